@@ -1,0 +1,5 @@
+//! Platform services: logging, daemonizing.
+
+#[macro_use]
+pub mod log;
+pub mod daemon;
