@@ -53,6 +53,7 @@ install: all
 	sed -e 's|@VERSION@|$(VERSION)|g' cmake/LibwebsocketsConfigVersion.cmake.in \
 		> $(DESTDIR)$(LIBDIR)/cmake/libwebsockets/LibwebsocketsConfigVersion.cmake
 	install -m 0644 cmake/LibwebsocketsConfig.cmake cmake/LibwebsocketsTargets.cmake \
+		cmake/libwebsockets-config.cmake cmake/libwebsockets-config-version.cmake \
 		$(DESTDIR)$(LIBDIR)/cmake/libwebsockets/
 
 test:

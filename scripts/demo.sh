@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds the library, installs it under build/prefix, builds the demo program
+# against that install through pkg-config and runs it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+[ "${LWS_SKIP_DEPS:-}" = 1 ] || scripts/install-deps.sh
+
+prefix="$PWD/build/prefix"
+make --no-print-directory install PREFIX="$prefix" >/dev/null
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+cc -std=gnu99 -Wall -Wextra -Werror demo/demo.c -o build/demo \
+	$(pkg-config --cflags --libs libwebsockets) -Wl,-rpath,"$prefix/lib"
+exec build/demo "$@"

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what building and testing need on a Debian machine: the C
+# toolchain, CMake, pkg-config, the headers libwebsockets.h includes (OpenSSL,
+# libuv, libev), a Rust toolchain and pytest. Does nothing that is already there.
+set -euo pipefail
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+
+packages=(build-essential pkg-config cmake git curl ca-certificates
+          libssl-dev libuv1-dev libev-dev python3 python3-pip)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "install-deps: apt-get install ${missing[*]}"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Debian's own rustc is too old for the crates we use: use rustup's stable.
+if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+	export PATH="$HOME/.cargo/bin:$PATH"
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+	echo "install-deps: installing the Rust toolchain with rustup"
+	curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+fi
+
+if ! python3 -c 'import pytest' 2>/dev/null; then
+	echo "install-deps: installing pytest"
+	python3 -m pip install -q pytest 2>/dev/null ||
+		python3 -m pip install -q --break-system-packages pytest 2>/dev/null ||
+		DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-pytest >/dev/null
+fi
