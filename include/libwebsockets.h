@@ -1168,18 +1168,43 @@ struct lws *lws_adopt_socket_readbuf(struct lws_context *context,
                                      const char *readbuf,
                                      size_t len);
 
+// URL-encodes `string` into `escaped` (at most `len` bytes with the NUL).
+//
+// # Safety
+// `string` is a C string, `escaped` has `len` writable bytes.
 LWS_VISIBLE LWS_EXTERN const char *lws_urlencode(char *escaped, const char *string, int len);
 
+// URL-decodes `escaped` into `string` (at most `len` bytes with the NUL;
+// the two may be the same buffer); 0, or -1 for a bad `%XX` escape.
+//
+// # Safety
+// `escaped` is a C string, `string` has `len` writable bytes.
 LWS_VISIBLE LWS_EXTERN int lws_urldecode(char *string, const char *escaped, int len);
 
+// Copies `string` into `escaped` with each `'` doubled (at most `len` bytes
+// with the NUL).
+//
+// # Safety
+// `string` is a C string, `escaped` has `len` writable bytes.
 LWS_VISIBLE LWS_EXTERN const char *lws_sql_purify(char *escaped, const char *string, int len);
 
+// Copies `string` into `escaped` with `"`, `\`, control and non-ASCII bytes
+// as `\u00XX` (at most `len` bytes with the NUL); a NULL `string` gives "".
+//
+// # Safety
+// `string` is NULL or a C string, `escaped` has `len` writable bytes.
 LWS_VISIBLE LWS_EXTERN const char *lws_json_purify(char *escaped, const char *string, int len);
 
 LWS_VISIBLE LWS_EXTERN LWS_WARN_UNUSED_RESULT int lws_daemonize(const char *_lock_path);
 
 LWS_VISIBLE LWS_EXTERN LWS_WARN_UNUSED_RESULT const char *lws_get_library_version(void);
 
+// Splits the URI at `p` in place into protocol, address, port and path (the
+// path without its leading `/`; "/" if there is none); 0, or -1 for NULL
+// arguments. `*port` is left alone unless the scheme or URI gives one.
+//
+// # Safety
+// `p` is a writable C string; the other pointers are writable.
 LWS_VISIBLE LWS_EXTERN
 LWS_WARN_UNUSED_RESULT
 int lws_parse_uri(char *p,
@@ -1192,14 +1217,30 @@ LWS_VISIBLE LWS_EXTERN unsigned long lws_now_secs(void);
 
 LWS_VISIBLE LWS_EXTERN void lws_set_allocator(void *(*realloc)(void*, size_t));
 
+// Writes the SHA-1 digest of the `n` bytes at `d` to the 20 bytes at `md`;
+// returns `md`, or NULL for NULL arguments.
+//
+// # Safety
+// `d` has `n` readable bytes (or `n` is 0), `md` has 20 writable bytes.
 LWS_VISIBLE LWS_EXTERN unsigned char *lws_SHA1(const unsigned char *d, size_t n, unsigned char *md);
 
+// Base64-encodes the `in_len` bytes at `in` into `out` with a NUL; returns
+// the length, or -1 if `out_size` is too small or an argument is bad.
+//
+// # Safety
+// `in` has `in_len` readable bytes, `out` has `out_size` writable bytes.
 LWS_VISIBLE LWS_EXTERN
 int lws_b64_encode_string(const char *in,
                           int in_len,
                           char *out,
                           int out_size);
 
+// Base64-decodes the C string `in` into `out` with a NUL, skipping bytes
+// outside the alphabet; returns the length, or -1 if `out_size` is too small
+// or an argument is bad.
+//
+// # Safety
+// `in` is a C string, `out` has `out_size` writable bytes.
 LWS_VISIBLE LWS_EXTERN int lws_b64_decode_string(const char *in, char *out, int out_size);
 
 LWS_VISIBLE LWS_EXTERN

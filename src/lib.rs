@@ -8,3 +8,4 @@
 pub mod plat;
 
 pub mod ffi;
+pub mod util;
