@@ -50,7 +50,10 @@ fn main() {
     let include = Path::new(&crate_dir).join("include");
     fs::create_dir_all(&include).expect("create include/");
     write_if_changed(&include.join("lws_config.h"), &lws_config());
-    write_if_changed(&include.join("libwebsockets.h"), &libwebsockets_h(&crate_dir));
+    write_if_changed(
+        &include.join("libwebsockets.h"),
+        &libwebsockets_h(&crate_dir),
+    );
 
     println!("cargo:rerun-if-changed=capi/log_shim.c");
     cc::Build::new()

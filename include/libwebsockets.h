@@ -1195,6 +1195,11 @@ LWS_VISIBLE LWS_EXTERN const char *lws_sql_purify(char *escaped, const char *str
 // `string` is NULL or a C string, `escaped` has `len` writable bytes.
 LWS_VISIBLE LWS_EXTERN const char *lws_json_purify(char *escaped, const char *string, int len);
 
+// Forks into the background guarded by the pid lock file `_lock_path`;
+// returns 0 in the daemon (see `plat::daemon`).
+//
+// # Safety
+// `_lock_path` is NULL or a NUL-terminated path.
 LWS_VISIBLE LWS_EXTERN LWS_WARN_UNUSED_RESULT int lws_daemonize(const char *_lock_path);
 
 LWS_VISIBLE LWS_EXTERN LWS_WARN_UNUSED_RESULT const char *lws_get_library_version(void);

@@ -34,3 +34,8 @@ if ! python3 -c 'import pytest' 2>/dev/null; then
 		python3 -m pip install -q --break-system-packages pytest 2>/dev/null ||
 		DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-pytest >/dev/null
 fi
+
+if command -v rustup >/dev/null 2>&1; then
+	rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+	rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+fi

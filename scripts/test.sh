@@ -8,6 +8,10 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 [ "${LWS_SKIP_DEPS:-}" = 1 ] || scripts/install-deps.sh
 
+echo "== Rust format and lints"
+cargo fmt --check
+cargo clippy --release --all-targets -- -D warnings
+
 echo "== Rust unit tests"
 cargo test --release --lib
 

@@ -12,6 +12,6 @@ use super::types::{lws_context, lws_plat_file_ops};
 
 #[must_use]
 #[no_mangle]
-pub unsafe extern "C" fn lws_get_fops(context: *mut lws_context) -> *mut lws_plat_file_ops {
+pub extern "C" fn lws_get_fops(context: *mut lws_context) -> *mut lws_plat_file_ops {
     not_yet!("lws_get_fops", ptr::null_mut())
 }

@@ -55,7 +55,9 @@ pub unsafe extern "C" fn lws_set_log_level(
 #[no_mangle]
 pub unsafe extern "C" fn lwsl_timestamp(level: c_int, p: *mut c_char, len: c_int) -> c_int {
     guard("lwsl_timestamp", 0, || {
-        let Ok(len) = usize::try_from(len) else { return 0 };
+        let Ok(len) = usize::try_from(len) else {
+            return 0;
+        };
         if p.is_null() || len == 0 {
             return 0;
         }
@@ -81,7 +83,9 @@ pub unsafe extern "C" fn lwsl_emit_stderr(level: c_int, line: *const c_char) {
     }
     // SAFETY: the caller passes a NUL-terminated string.
     let line = unsafe { CStr::from_ptr(line) };
-    guard("lwsl_emit_stderr", (), || log::emit_stderr(level, line.to_bytes()))
+    guard("lwsl_emit_stderr", (), || {
+        log::emit_stderr(level, line.to_bytes())
+    })
 }
 
 /// A sink that sends each line to syslog at the matching priority.

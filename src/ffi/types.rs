@@ -371,10 +371,22 @@ pub struct lws_plat_file_ops {
     pub close: Option<unsafe extern "C" fn(*mut lws, lws_filefd_type) -> c_int>,
     pub seek_cur: Option<unsafe extern "C" fn(*mut lws, lws_filefd_type, c_long) -> c_ulong>,
     pub read: Option<
-        unsafe extern "C" fn(*mut lws, lws_filefd_type, *mut c_ulong, *mut c_uchar, c_ulong) -> c_int,
+        unsafe extern "C" fn(
+            *mut lws,
+            lws_filefd_type,
+            *mut c_ulong,
+            *mut c_uchar,
+            c_ulong,
+        ) -> c_int,
     >,
     pub write: Option<
-        unsafe extern "C" fn(*mut lws, lws_filefd_type, *mut c_ulong, *mut c_uchar, c_ulong) -> c_int,
+        unsafe extern "C" fn(
+            *mut lws,
+            lws_filefd_type,
+            *mut c_ulong,
+            *mut c_uchar,
+            c_ulong,
+        ) -> c_int,
     >,
 }
 

@@ -25,7 +25,12 @@ const LIBRARY_VERSION: &CStr = c"2.0.0 rust";
 ///
 /// # Safety
 /// Non-NULL pointers give `in_len` readable and `len` writable bytes.
-unsafe fn in_out<'a>(input: *const u8, in_len: usize, out: *mut c_char, len: c_int) -> Option<(Cow<'a, [u8]>, &'a mut [u8])> {
+unsafe fn in_out<'a>(
+    input: *const u8,
+    in_len: usize,
+    out: *mut c_char,
+    len: c_int,
+) -> Option<(Cow<'a, [u8]>, &'a mut [u8])> {
     let len = usize::try_from(len).ok()?;
     if out.is_null() || (input.is_null() && in_len > 0) {
         return None;
@@ -33,12 +38,19 @@ unsafe fn in_out<'a>(input: *const u8, in_len: usize, out: *mut c_char, len: c_i
     let out = out.cast::<u8>();
     if in_len == 0 {
         // SAFETY: per this function's contract.
-        return Some((Cow::Borrowed(&[]), unsafe { slice::from_raw_parts_mut(out, len) }));
+        return Some((Cow::Borrowed(&[]), unsafe {
+            slice::from_raw_parts_mut(out, len)
+        }));
     }
-    let overlap = input < out.wrapping_add(len).cast_const() && out.cast_const() < input.wrapping_add(in_len);
+    let overlap =
+        input < out.wrapping_add(len).cast_const() && out.cast_const() < input.wrapping_add(in_len);
     // SAFETY: per this function's contract.
     let read = unsafe { slice::from_raw_parts(input, in_len) };
-    let input = if overlap { Cow::Owned(read.to_vec()) } else { Cow::Borrowed(read) };
+    let input = if overlap {
+        Cow::Owned(read.to_vec())
+    } else {
+        Cow::Borrowed(read)
+    };
     // SAFETY: per this function's contract; a borrowed input shares no bytes with it.
     let out = unsafe { slice::from_raw_parts_mut(out, len) };
     Some((input, out))
@@ -48,7 +60,11 @@ unsafe fn in_out<'a>(input: *const u8, in_len: usize, out: *mut c_char, len: c_i
 ///
 /// # Safety
 /// `string` is NULL or a C string; a non-NULL `out` gives `len` writable bytes.
-unsafe fn string_out<'a>(string: *const c_char, out: *mut c_char, len: c_int) -> Option<(Cow<'a, [u8]>, &'a mut [u8])> {
+unsafe fn string_out<'a>(
+    string: *const c_char,
+    out: *mut c_char,
+    len: c_int,
+) -> Option<(Cow<'a, [u8]>, &'a mut [u8])> {
     if string.is_null() {
         return None;
     }
@@ -63,9 +79,17 @@ unsafe fn string_out<'a>(string: *const c_char, out: *mut c_char, len: c_int) ->
 ///
 /// # Safety
 /// As for [`string_out`].
-unsafe fn escape_export(name: &str, out: *mut c_char, string: *const c_char, len: c_int, escape: fn(&[u8], &mut [u8]) -> usize) -> *const c_char {
+unsafe fn escape_export(
+    name: &str,
+    out: *mut c_char,
+    string: *const c_char,
+    len: c_int,
+    escape: fn(&[u8], &mut [u8]) -> usize,
+) -> *const c_char {
     // SAFETY: per this function's contract.
-    let Some((input, buf)) = (unsafe { string_out(string, out, len) }) else { return ptr::null() };
+    let Some((input, buf)) = (unsafe { string_out(string, out, len) }) else {
+        return ptr::null();
+    };
     guard(name, ptr::null(), || {
         escape(&input, buf);
         out.cast_const()
@@ -77,7 +101,11 @@ unsafe fn escape_export(name: &str, out: *mut c_char, string: *const c_char, len
 /// # Safety
 /// `string` is a C string, `escaped` has `len` writable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn lws_urlencode(escaped: *mut c_char, string: *const c_char, len: c_int) -> *const c_char {
+pub unsafe extern "C" fn lws_urlencode(
+    escaped: *mut c_char,
+    string: *const c_char,
+    len: c_int,
+) -> *const c_char {
     // SAFETY: per this function's contract.
     unsafe { escape_export("lws_urlencode", escaped, string, len, escape::urlencode) }
 }
@@ -88,10 +116,18 @@ pub unsafe extern "C" fn lws_urlencode(escaped: *mut c_char, string: *const c_ch
 /// # Safety
 /// `escaped` is a C string, `string` has `len` writable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn lws_urldecode(string: *mut c_char, escaped: *const c_char, len: c_int) -> c_int {
+pub unsafe extern "C" fn lws_urldecode(
+    string: *mut c_char,
+    escaped: *const c_char,
+    len: c_int,
+) -> c_int {
     // SAFETY: per this function's contract.
-    let Some((input, out)) = (unsafe { string_out(escaped, string, len) }) else { return -1 };
-    guard("lws_urldecode", -1, || escape::urldecode(&input, out).map_or(-1, |_| 0))
+    let Some((input, out)) = (unsafe { string_out(escaped, string, len) }) else {
+        return -1;
+    };
+    guard("lws_urldecode", -1, || {
+        escape::urldecode(&input, out).map_or(-1, |_| 0)
+    })
 }
 
 /// Copies `string` into `escaped` with each `'` doubled (at most `len` bytes
@@ -100,7 +136,11 @@ pub unsafe extern "C" fn lws_urldecode(string: *mut c_char, escaped: *const c_ch
 /// # Safety
 /// `string` is a C string, `escaped` has `len` writable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn lws_sql_purify(escaped: *mut c_char, string: *const c_char, len: c_int) -> *const c_char {
+pub unsafe extern "C" fn lws_sql_purify(
+    escaped: *mut c_char,
+    string: *const c_char,
+    len: c_int,
+) -> *const c_char {
     // SAFETY: per this function's contract.
     unsafe { escape_export("lws_sql_purify", escaped, string, len, escape::sql_purify) }
 }
@@ -111,12 +151,25 @@ pub unsafe extern "C" fn lws_sql_purify(escaped: *mut c_char, string: *const c_c
 /// # Safety
 /// `string` is NULL or a C string, `escaped` has `len` writable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn lws_json_purify(escaped: *mut c_char, string: *const c_char, len: c_int) -> *const c_char {
-    let string = if string.is_null() { c"".as_ptr() } else { string };
+pub unsafe extern "C" fn lws_json_purify(
+    escaped: *mut c_char,
+    string: *const c_char,
+    len: c_int,
+) -> *const c_char {
+    let string = if string.is_null() {
+        c"".as_ptr()
+    } else {
+        string
+    };
     // SAFETY: per this function's contract.
     unsafe { escape_export("lws_json_purify", escaped, string, len, escape::json_purify) }
 }
 
+/// Forks into the background guarded by the pid lock file `_lock_path`;
+/// returns 0 in the daemon (see `plat::daemon`).
+///
+/// # Safety
+/// `_lock_path` is NULL or a NUL-terminated path.
 #[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lws_daemonize(_lock_path: *const c_char) -> c_int {
@@ -143,7 +196,13 @@ pub extern "C" fn lws_get_library_version() -> *const c_char {
 /// `p` is a writable C string; the other pointers are writable.
 #[must_use]
 #[no_mangle]
-pub unsafe extern "C" fn lws_parse_uri(p: *mut c_char, prot: *mut *const c_char, ads: *mut *const c_char, port: *mut c_int, path: *mut *const c_char) -> c_int {
+pub unsafe extern "C" fn lws_parse_uri(
+    p: *mut c_char,
+    prot: *mut *const c_char,
+    ads: *mut *const c_char,
+    port: *mut c_int,
+    path: *mut *const c_char,
+) -> c_int {
     if p.is_null() || prot.is_null() || ads.is_null() || port.is_null() || path.is_null() {
         return -1;
     }
@@ -169,12 +228,16 @@ pub unsafe extern "C" fn lws_parse_uri(p: *mut c_char, prot: *mut *const c_char,
 
 #[no_mangle]
 pub extern "C" fn lws_now_secs() -> c_ulong {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     now.as_secs() as c_ulong
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn lws_set_allocator(realloc: Option<unsafe extern "C" fn(*mut c_void, usize) -> *mut c_void>) {
+pub extern "C" fn lws_set_allocator(
+    realloc: Option<unsafe extern "C" fn(*mut c_void, usize) -> *mut c_void>,
+) {
     not_yet!("lws_set_allocator")
 }
 
@@ -189,7 +252,11 @@ pub unsafe extern "C" fn lws_SHA1(d: *const c_uchar, n: usize, md: *mut c_uchar)
         return ptr::null_mut();
     }
     // SAFETY: per this function's contract.
-    let data = if n == 0 { &[][..] } else { unsafe { slice::from_raw_parts(d, n) } };
+    let data = if n == 0 {
+        &[][..]
+    } else {
+        unsafe { slice::from_raw_parts(d, n) }
+    };
     guard("lws_SHA1", ptr::null_mut(), || {
         let sum = digest::sha1(data);
         // SAFETY: md has room for the digest, a local copy, so md may even
@@ -205,12 +272,23 @@ pub unsafe extern "C" fn lws_SHA1(d: *const c_uchar, n: usize, md: *mut c_uchar)
 /// # Safety
 /// `in` has `in_len` readable bytes, `out` has `out_size` writable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn lws_b64_encode_string(r#in: *const c_char, in_len: c_int, out: *mut c_char, out_size: c_int) -> c_int {
-    let Ok(in_len) = usize::try_from(in_len) else { return -1 };
+pub unsafe extern "C" fn lws_b64_encode_string(
+    r#in: *const c_char,
+    in_len: c_int,
+    out: *mut c_char,
+    out_size: c_int,
+) -> c_int {
+    let Ok(in_len) = usize::try_from(in_len) else {
+        return -1;
+    };
     // SAFETY: per this function's contract.
-    let Some((input, buf)) = (unsafe { in_out(r#in.cast(), in_len, out, out_size) }) else { return -1 };
+    let Some((input, buf)) = (unsafe { in_out(r#in.cast(), in_len, out, out_size) }) else {
+        return -1;
+    };
     // The length is below out_size, so it fits.
-    guard("lws_b64_encode_string", -1, || b64::encode(&input, buf).map_or(-1, |n| n as c_int))
+    guard("lws_b64_encode_string", -1, || {
+        b64::encode(&input, buf).map_or(-1, |n| n as c_int)
+    })
 }
 
 /// Base64-decodes the C string `in` into `out` with a NUL, skipping bytes
@@ -220,11 +298,19 @@ pub unsafe extern "C" fn lws_b64_encode_string(r#in: *const c_char, in_len: c_in
 /// # Safety
 /// `in` is a C string, `out` has `out_size` writable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn lws_b64_decode_string(r#in: *const c_char, out: *mut c_char, out_size: c_int) -> c_int {
+pub unsafe extern "C" fn lws_b64_decode_string(
+    r#in: *const c_char,
+    out: *mut c_char,
+    out_size: c_int,
+) -> c_int {
     // SAFETY: per this function's contract.
-    let Some((input, buf)) = (unsafe { string_out(r#in, out, out_size) }) else { return -1 };
+    let Some((input, buf)) = (unsafe { string_out(r#in, out, out_size) }) else {
+        return -1;
+    };
     // The length is below out_size, so it fits.
-    guard("lws_b64_decode_string", -1, || b64::decode(&input, buf).map_or(-1, |n| n as c_int))
+    guard("lws_b64_decode_string", -1, || {
+        b64::decode(&input, buf).map_or(-1, |n| n as c_int)
+    })
 }
 
 #[cfg(test)]
@@ -266,7 +352,10 @@ mod tests {
             assert_eq!(lws_b64_decode_string(ptr::null(), o, 8), -1);
             assert!(lws_SHA1(ptr::null(), 1, o.cast()).is_null());
             let mut s: *const c_char = ptr::null();
-            assert_eq!(lws_parse_uri(ptr::null_mut(), &mut s, &mut s, &mut 0, &mut s), -1);
+            assert_eq!(
+                lws_parse_uri(ptr::null_mut(), &mut s, &mut s, &mut 0, &mut s),
+                -1
+            );
         }
     }
 
@@ -295,21 +384,36 @@ mod tests {
         let (mut prot, mut ads, mut path) = (ptr::null(), ptr::null(), ptr::null());
         let mut port = -5;
         // SAFETY: p is a writable C string, the rest are locals.
-        assert_eq!(unsafe { lws_parse_uri(p, &mut prot, &mut ads, &mut port, &mut path) }, 0);
-        assert_eq!((text(prot), text(ads), port, text(path)), ("wss", "host", 9000, "path/x"));
+        assert_eq!(
+            unsafe { lws_parse_uri(p, &mut prot, &mut ads, &mut port, &mut path) },
+            0
+        );
+        assert_eq!(
+            (text(prot), text(ads), port, text(path)),
+            ("wss", "host", 9000, "path/x")
+        );
 
         let mut uri = *b"host\0";
         let p = uri.as_mut_ptr().cast::<c_char>();
         // SAFETY: as above.
-        assert_eq!(unsafe { lws_parse_uri(p, &mut prot, &mut ads, &mut port, &mut path) }, 0);
-        assert_eq!((text(prot), text(ads), port, text(path)), ("", "host", 9000, "/"));
+        assert_eq!(
+            unsafe { lws_parse_uri(p, &mut prot, &mut ads, &mut port, &mut path) },
+            0
+        );
+        assert_eq!(
+            (text(prot), text(ads), port, text(path)),
+            ("", "host", 9000, "/")
+        );
     }
 
     #[test]
     fn sha1_and_base64() {
         let mut md = [0u8; 20];
         // SAFETY: "abc" has 3 bytes, md 20.
-        assert_eq!(unsafe { lws_SHA1(b"abc".as_ptr(), 3, md.as_mut_ptr()) }, md.as_mut_ptr());
+        assert_eq!(
+            unsafe { lws_SHA1(b"abc".as_ptr(), 3, md.as_mut_ptr()) },
+            md.as_mut_ptr()
+        );
         assert_eq!(md[..4], [0xa9, 0x99, 0x3e, 0x36]);
 
         let mut out = [0 as c_char; 16];

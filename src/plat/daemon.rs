@@ -29,7 +29,10 @@ const CONFIRM_TIMEOUT_SECS: libc::c_uint = 2;
 fn recorded_pid(lock_path: &CStr) -> Option<libc::pid_t> {
     let path = lock_path.to_str().ok()?;
     let text = fs::read_to_string(path).ok()?;
-    text.trim().parse().ok().filter(|&pid: &libc::pid_t| pid > 0)
+    text.trim()
+        .parse()
+        .ok()
+        .filter(|&pid: &libc::pid_t| pid > 0)
 }
 
 fn is_alive(pid: libc::pid_t) -> bool {
@@ -46,7 +49,10 @@ pub fn daemonize(lock_path: &CStr) -> i32 {
             eprintln!("Daemon already running from pid {pid}");
             std::process::exit(1);
         }
-        eprintln!("Removing stale lock file {} from dead pid {pid}", lock_path.to_string_lossy());
+        eprintln!(
+            "Removing stale lock file {} from dead pid {pid}",
+            lock_path.to_string_lossy()
+        );
         let _ = fs::remove_file(lock_path.to_string_lossy().as_ref());
     }
     let path = CString::from(lock_path).into_raw();
@@ -92,11 +98,17 @@ pub fn daemonize(lock_path: &CStr) -> i32 {
         }
         libc::umask(0);
         if libc::setsid() < 0 {
-            eprintln!("unable to create a new session: {}", io::Error::last_os_error());
+            eprintln!(
+                "unable to create a new session: {}",
+                io::Error::last_os_error()
+            );
             libc::_exit(2);
         }
         if libc::chdir(c"/tmp".as_ptr()) < 0 {
-            eprintln!("unable to change directory to /tmp: {}", io::Error::last_os_error());
+            eprintln!(
+                "unable to change directory to /tmp: {}",
+                io::Error::last_os_error()
+            );
             libc::_exit(3);
         }
         let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
@@ -126,7 +138,11 @@ unsafe fn install(sig: libc::c_int, handler: extern "C" fn(libc::c_int)) {
 /// Parent: SIGUSR1 is the child's "detached" confirmation; SIGCHLD (the child
 /// died) and SIGALRM (no confirmation in time) mean failure.
 extern "C" fn parent_on_signal(sig: libc::c_int) {
-    let code = if sig == libc::SIGUSR1 { write_lock_file() } else { 1 };
+    let code = if sig == libc::SIGUSR1 {
+        write_lock_file()
+    } else {
+        1
+    };
     // SAFETY: _exit is async-signal-safe.
     unsafe { libc::_exit(code) }
 }

@@ -27,7 +27,16 @@ const DEFAULT_LEVEL: i32 = ERR | WARN | NOTICE;
 pub const LINE_MAX: usize = 255;
 
 const LEVEL_NAMES: [&str; lws_log_levels::LLL_COUNT as usize] = [
-    "ERR", "WARN", "NOTICE", "INFO", "DEBUG", "PARSER", "HEADER", "EXTENSION", "CLIENT", "LATENCY",
+    "ERR",
+    "WARN",
+    "NOTICE",
+    "INFO",
+    "DEBUG",
+    "PARSER",
+    "HEADER",
+    "EXTENSION",
+    "CLIENT",
+    "LATENCY",
 ];
 
 /// Where log lines go: called with the line's level bit and the line.
@@ -89,7 +98,9 @@ pub fn timestamp(level: i32) -> String {
     let Some(name) = level_name(level) else {
         return String::new();
     };
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let frac = (now.subsec_micros() / 100) % 10_000;
     match local_time(now.as_secs()) {
         Some(tm) => format!(
@@ -108,7 +119,11 @@ pub fn timestamp(level: i32) -> String {
 }
 
 fn level_name(level: i32) -> Option<&'static str> {
-    LEVEL_NAMES.iter().enumerate().find(|(n, _)| level == 1 << n).map(|(_, name)| *name)
+    LEVEL_NAMES
+        .iter()
+        .enumerate()
+        .find(|(n, _)| level == 1 << n)
+        .map(|(_, name)| *name)
 }
 
 fn local_time(secs: u64) -> Option<libc::tm> {
@@ -130,7 +145,13 @@ pub fn hexdump_lines(buf: &[u8]) -> impl Iterator<Item = String> + '_ {
         }
         line.push_str(&"   ".repeat(16 - chunk.len()));
         line.push_str("   ");
-        line.extend(chunk.iter().map(|&b| if (b' '..127).contains(&b) { b as char } else { '.' }));
+        line.extend(chunk.iter().map(|&b| {
+            if (b' '..127).contains(&b) {
+                b as char
+            } else {
+                '.'
+            }
+        }));
         line.push_str(&" ".repeat(16 - chunk.len()));
         line.push('\n');
         line
@@ -146,7 +167,10 @@ struct LineBuf {
 
 impl Default for LineBuf {
     fn default() -> Self {
-        LineBuf { bytes: [0; LINE_MAX + 1], len: 0 }
+        LineBuf {
+            bytes: [0; LINE_MAX + 1],
+            len: 0,
+        }
     }
 }
 
@@ -209,6 +233,13 @@ mod tests {
             lines[0],
             "0000: 41 42 43 00 7F 30 31 32 33 34 35 36 37 38 39 61    ABC..0123456789a\n"
         );
-        assert_eq!(lines[1], format!("0010: 62 63 64 65 66 67 {}   bcdefg{}\n", "   ".repeat(10), " ".repeat(10)));
+        assert_eq!(
+            lines[1],
+            format!(
+                "0010: 62 63 64 65 66 67 {}   bcdefg{}\n",
+                "   ".repeat(10),
+                " ".repeat(10)
+            )
+        );
     }
 }

@@ -10,10 +10,17 @@ pub fn encode(input: &[u8], out: &mut [u8]) -> Option<usize> {
         return None;
     }
     for (chunk, quad) in input.chunks(3).zip(out.chunks_mut(4)) {
-        let bits = chunk.iter().enumerate().fold(0u32, |v, (i, &b)| v | u32::from(b) << (16 - 8 * i));
+        let bits = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |v, (i, &b)| v | u32::from(b) << (16 - 8 * i));
         for (i, c) in quad.iter_mut().enumerate() {
             // n input bytes give n + 1 characters; the rest is padding.
-            *c = if i <= chunk.len() { ALPHABET[(bits >> (18 - 6 * i)) as usize & 63] } else { b'=' };
+            *c = if i <= chunk.len() {
+                ALPHABET[(bits >> (18 - 6 * i)) as usize & 63]
+            } else {
+                b'='
+            };
         }
     }
     out[len] = 0;

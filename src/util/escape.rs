@@ -16,8 +16,14 @@ enum Encoded<const N: usize> {
 /// returns the length before the NUL (0 with nothing written if `out` is
 /// empty). As in the original, a byte is encoded only while more than `N`
 /// bytes remain, so output stops early rather than cutting an escape.
-fn escape<const N: usize>(input: &[u8], out: &mut [u8], encode: impl Fn(u8) -> Encoded<N>) -> usize {
-    let Some(room) = out.len().checked_sub(1) else { return 0 };
+fn escape<const N: usize>(
+    input: &[u8],
+    out: &mut [u8],
+    encode: impl Fn(u8) -> Encoded<N>,
+) -> usize {
+    let Some(room) = out.len().checked_sub(1) else {
+        return 0;
+    };
     let mut n = 0;
     for &b in input {
         if room - n < N {
@@ -50,7 +56,13 @@ pub fn urlencode(input: &[u8], out: &mut [u8]) -> usize {
 
 /// Doubles each `'` so `input` can sit inside an SQL string literal.
 pub fn sql_purify(input: &[u8], out: &mut [u8]) -> usize {
-    escape(input, out, |b| if b == b'\'' { Encoded::Escape([b'\''; 2]) } else { Encoded::Byte(b) })
+    escape(input, out, |b| {
+        if b == b'\'' {
+            Encoded::Escape([b'\''; 2])
+        } else {
+            Encoded::Byte(b)
+        }
+    })
 }
 
 /// Escapes `"`, `\` and control bytes as `\u00XX` so `input` can sit inside a
@@ -58,9 +70,14 @@ pub fn sql_purify(input: &[u8], out: &mut [u8]) -> usize {
 /// signed `char`, so they count as negative, i.e. below 0x20.
 pub fn json_purify(input: &[u8], out: &mut [u8]) -> usize {
     escape(input, out, |b| match b {
-        b'"' | b'\\' | 0..=0x1f | 0x80..=0xff => {
-            Encoded::Escape([b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]])
-        }
+        b'"' | b'\\' | 0..=0x1f | 0x80..=0xff => Encoded::Escape([
+            b'\\',
+            b'u',
+            b'0',
+            b'0',
+            HEX[usize::from(b >> 4)],
+            HEX[usize::from(b & 15)],
+        ]),
         b => Encoded::Byte(b),
     })
 }
@@ -70,7 +87,9 @@ pub fn json_purify(input: &[u8], out: &mut [u8]) -> usize {
 /// by a non-hex byte. Decoding stops when `out` is full (leaving room for the
 /// NUL) or at a `%` cut off by the end of the input.
 pub fn urldecode(input: &[u8], out: &mut [u8]) -> Option<usize> {
-    let Some(room) = out.len().checked_sub(1) else { return Some(0) };
+    let Some(room) = out.len().checked_sub(1) else {
+        return Some(0);
+    };
     let mut bytes = input.iter().copied();
     let mut n = 0;
     while n < room {

@@ -37,14 +37,20 @@ pub fn parse_uri(uri: &mut [u8]) -> UriParts {
     };
 
     let find = |uri: &[u8], from: usize, stops: &[u8]| {
-        uri[from..].iter().position(|b| stops.contains(b)).map_or(end, |i| from + i)
+        uri[from..]
+            .iter()
+            .position(|b| stops.contains(b))
+            .map_or(end, |i| from + i)
     };
     let (ads, mut p) = if uri.get(host_start) == Some(&b'[') {
         let close = find(uri, host_start + 1, b"]");
         if close < end {
             uri[close] = 0;
         }
-        (host_start + 1..close, find(uri, (close + 1).min(end), b":/"))
+        (
+            host_start + 1..close,
+            find(uri, (close + 1).min(end), b":/"),
+        )
     } else {
         let stop = find(uri, host_start, b":/");
         (host_start..stop, stop)
@@ -63,13 +69,21 @@ pub fn parse_uri(uri: &mut [u8]) -> UriParts {
             path = Some(p + 1..end);
         }
     }
-    UriParts { prot, ads, port, path }
+    UriParts {
+        prot,
+        ads,
+        port,
+        path,
+    }
 }
 
 /// C's `atoi`: optional blanks and sign, then decimal digits up to the first
 /// other byte (0 if none). Overflow wraps, as glibc's truncation does.
 fn atoi(s: &[u8]) -> i32 {
-    let s = &s[s.iter().take_while(|b| b" \t\n\x0b\x0c\r".contains(b)).count()..];
+    let s = &s[s
+        .iter()
+        .take_while(|b| b" \t\n\x0b\x0c\r".contains(b))
+        .count()..];
     let (negative, digits) = match s.first() {
         Some(b'-') => (true, &s[1..]),
         Some(b'+') => (false, &s[1..]),
@@ -78,7 +92,9 @@ fn atoi(s: &[u8]) -> i32 {
     let value = digits
         .iter()
         .take_while(|b| b.is_ascii_digit())
-        .fold(0i32, |v, &d| v.wrapping_mul(10).wrapping_add(i32::from(d - b'0')));
+        .fold(0i32, |v, &d| {
+            v.wrapping_mul(10).wrapping_add(i32::from(d - b'0'))
+        });
     if negative {
         value.wrapping_neg()
     } else {
@@ -101,29 +117,50 @@ mod tests {
             String::from_utf8(s.to_vec()).unwrap()
         };
         // Each part must end at a NUL (or the end of the buffer) for C.
-        for r in [Some(parts.prot.clone()), Some(parts.ads.clone()), parts.path.clone()].into_iter().flatten() {
+        for r in [
+            Some(parts.prot.clone()),
+            Some(parts.ads.clone()),
+            parts.path.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        {
             assert!(r.end == buf.len() || buf[r.end] == 0);
         }
         let path = parts.path.clone().map_or_else(|| "/".to_owned(), &text);
         (text(parts.prot), text(parts.ads), parts.port, path)
     }
 
-    fn owned(prot: &str, ads: &str, port: Option<i32>, path: &str) -> (String, String, Option<i32>, String) {
+    fn owned(
+        prot: &str,
+        ads: &str,
+        port: Option<i32>,
+        path: &str,
+    ) -> (String, String, Option<i32>, String) {
         (prot.to_owned(), ads.to_owned(), port, path.to_owned())
     }
 
     #[test]
     fn scheme_default_ports() {
-        assert_eq!(parse("http://example.com/index.html"), owned("http", "example.com", Some(80), "index.html"));
+        assert_eq!(
+            parse("http://example.com/index.html"),
+            owned("http", "example.com", Some(80), "index.html")
+        );
         assert_eq!(parse("ws://h/x"), owned("ws", "h", Some(80), "x"));
-        assert_eq!(parse("https://h/a/b?c=d"), owned("https", "h", Some(443), "a/b?c=d"));
+        assert_eq!(
+            parse("https://h/a/b?c=d"),
+            owned("https", "h", Some(443), "a/b?c=d")
+        );
         assert_eq!(parse("wss://h"), owned("wss", "h", Some(443), "/"));
         assert_eq!(parse("ftp://h/f"), owned("ftp", "h", None, "f"));
     }
 
     #[test]
     fn explicit_port_overrides() {
-        assert_eq!(parse("http://h:8080/p"), owned("http", "h", Some(8080), "p"));
+        assert_eq!(
+            parse("http://h:8080/p"),
+            owned("http", "h", Some(8080), "p")
+        );
         assert_eq!(parse("foo://h:7681"), owned("foo", "h", Some(7681), "/"));
         assert_eq!(parse("wss://h:x/p"), owned("wss", "h", Some(0), "p"));
         assert_eq!(parse("ws://h:12ab/p"), owned("ws", "h", Some(12), "p"));
@@ -131,7 +168,10 @@ mod tests {
 
     #[test]
     fn no_scheme_gives_empty_protocol() {
-        assert_eq!(parse("localhost:7681/chat"), owned("", "localhost", Some(7681), "chat"));
+        assert_eq!(
+            parse("localhost:7681/chat"),
+            owned("", "localhost", Some(7681), "chat")
+        );
         assert_eq!(parse("localhost"), owned("", "localhost", None, "/"));
         assert_eq!(parse(""), owned("", "", None, "/"));
         // A lone ':' without "//" is a port separator, not a scheme.
@@ -154,9 +194,18 @@ mod tests {
 
     #[test]
     fn ipv6_literals() {
-        assert_eq!(parse("ws://[::1]:7681/x"), owned("ws", "::1", Some(7681), "x"));
-        assert_eq!(parse("http://[fe80::1%eth0]/"), owned("http", "fe80::1%eth0", Some(80), "/"));
-        assert_eq!(parse("https://[::1]"), owned("https", "::1", Some(443), "/"));
+        assert_eq!(
+            parse("ws://[::1]:7681/x"),
+            owned("ws", "::1", Some(7681), "x")
+        );
+        assert_eq!(
+            parse("http://[fe80::1%eth0]/"),
+            owned("http", "fe80::1%eth0", Some(80), "/")
+        );
+        assert_eq!(
+            parse("https://[::1]"),
+            owned("https", "::1", Some(443), "/")
+        );
         assert_eq!(parse("[::1]:9"), owned("", "::1", Some(9), "/"));
         // Unterminated: the rest is the address.
         assert_eq!(parse("ws://[::1"), owned("ws", "::1", Some(80), "/"));
