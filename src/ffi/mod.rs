@@ -19,8 +19,13 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 pub(crate) fn guard<T>(name: &str, failure: T, body: impl FnOnce() -> T) -> T {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(value) => value,
-        Err(_) => {
-            lwsl_err!("{name}: internal error, returning failure");
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("panic");
+            lwsl_err!("{name}: internal error ({why}), returning failure");
             failure
         }
     }
@@ -30,12 +35,14 @@ pub(crate) fn guard<T>(name: &str, failure: T, body: impl FnOnce() -> T) -> T {
 /// error naming it and returns the API's failure value.
 macro_rules! not_yet {
     ($name:literal) => {
-        lwsl_err!("{}: not implemented yet", $name)
+        not_yet!($name, ())
     };
-    ($name:literal, $failure:expr) => {{
-        lwsl_err!("{}: not implemented yet", $name);
-        $failure
-    }};
+    ($name:literal, $failure:expr) => {
+        $crate::ffi::guard($name, $failure, || {
+            lwsl_err!("{}: not implemented yet", $name);
+            $failure
+        })
+    };
 }
 
 pub mod enums;
@@ -53,3 +60,21 @@ pub mod util;
 pub mod vhost;
 pub mod write;
 pub mod wsi;
+
+#[cfg(test)]
+mod tests {
+    use super::guard;
+
+    #[test]
+    fn guard_turns_a_panic_into_the_failure_value() {
+        assert_eq!(guard("ok", -1, || 5), 5);
+        assert_eq!(guard("boom", -1, || -> i32 { panic!("boom") }), -1);
+        assert!(guard("boom", std::ptr::null::<u8>(), || panic!("boom")).is_null());
+    }
+
+    #[test]
+    fn not_yet_returns_the_failure_value() {
+        assert_eq!(super::service::lws_service(std::ptr::null_mut(), 0), -1);
+        assert!(super::context::lws_create_context(std::ptr::null_mut()).is_null());
+    }
+}
