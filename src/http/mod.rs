@@ -1,0 +1,8 @@
+//! HTTP/1.x server side: request parsing, the header table and responses.
+
+pub mod headers;
+pub mod mime;
+pub mod request;
+pub mod response;
+pub mod tokens;
+pub mod uri;
