@@ -882,29 +882,61 @@ LWS_VISIBLE LWS_EXTERN
 void lws_client_http_body_pending(struct lws *wsi,
                                   int something_left_to_send);
 
-LWS_VISIBLE LWS_EXTERN int lws_finalize_startup(struct lws_context *context);
-
+// Creates a context (and, unless EXPLICIT_VHOSTS, its default vhost) from
+// `info`. Writes back into `info`: the built-in protocol list for NULL
+// `protocols`, and the bound port for port 0. NULL on any failure.
+//
+// # Safety
+// `info` is NULL or a valid creation info whose pointers stay valid for the
+// context's life.
 LWS_VISIBLE LWS_EXTERN
 struct lws_context *lws_create_context(struct lws_context_creation_info *info);
 
+// Closes every connection, runs PROTOCOL_DESTROY and frees the context.
+//
+// # Safety
+// `context` is NULL or a live context; it is invalid afterwards.
 LWS_VISIBLE LWS_EXTERN void lws_context_destroy(struct lws_context *context);
+
+// The `user` pointer given at creation.
+//
+// # Safety
+// `context` is NULL or a live context.
+LWS_VISIBLE LWS_EXTERN void *lws_context_user(struct lws_context *context);
+
+// The host name found at creation ("unknown" with SKIP_SERVER_CANONICAL_NAME).
+//
+// # Safety
+// `context` is NULL or a live context.
+LWS_VISIBLE LWS_EXTERN
+LWS_WARN_UNUSED_RESULT
+const char *lws_canonical_hostname(struct lws_context *context);
+
+// Fills `buf` with `len` random bytes; returns how many were read.
+//
+// # Safety
+// `context` is NULL or a live context; `buf` has `len` writable bytes.
+LWS_VISIBLE LWS_EXTERN int lws_get_random(struct lws_context *context, void *buf, int len);
+
+// The number of service threads.
+//
+// # Safety
+// `context` is NULL or a live context.
+LWS_VISIBLE LWS_EXTERN
+LWS_WARN_UNUSED_RESULT
+int lws_get_count_threads(struct lws_context *context);
+
+// Ends start-up: with EXPLICIT_VHOSTS, drops to the configured uid/gid now
+// that the application has created its vhosts.
+//
+// # Safety
+// `context` is NULL or a live context.
+LWS_VISIBLE LWS_EXTERN int lws_finalize_startup(struct lws_context *context);
 
 LWS_VISIBLE LWS_EXTERN
 int lws_json_dump_context(const struct lws_context *context,
                           char *buf,
                           int len);
-
-LWS_VISIBLE LWS_EXTERN void *lws_context_user(struct lws_context *context);
-
-LWS_VISIBLE LWS_EXTERN
-LWS_WARN_UNUSED_RESULT
-const char *lws_canonical_hostname(struct lws_context *context);
-
-LWS_VISIBLE LWS_EXTERN int lws_get_random(struct lws_context *context, void *buf, int len);
-
-LWS_VISIBLE LWS_EXTERN
-LWS_WARN_UNUSED_RESULT
-int lws_get_count_threads(struct lws_context *context);
 
 LWS_VISIBLE LWS_EXTERN
 int lws_ev_sigint_cfg(struct lws_context *context,
@@ -960,96 +992,17 @@ int lws_extension_callback_pm_deflate(struct lws_context *context,
                                       void *in,
                                       size_t len);
 
+// The context's file operations, which the application may change.
+//
+// # Safety
+// `context` is NULL or a live context.
 LWS_VISIBLE LWS_EXTERN
 LWS_WARN_UNUSED_RESULT
 struct lws_plat_file_ops *lws_get_fops(struct lws_context *context);
 
 LWS_VISIBLE LWS_EXTERN
-const char *lws_get_mimetype(const char *file,
-                             const struct lws_http_mount *m);
-
-LWS_VISIBLE LWS_EXTERN
-int lws_serve_http_file(struct lws *wsi,
-                        const char *file,
-                        const char *content_type,
-                        const char *other_headers,
-                        int other_headers_len);
-
-LWS_VISIBLE LWS_EXTERN int lws_serve_http_file_fragment(struct lws *wsi);
-
-LWS_VISIBLE LWS_EXTERN
 int lws_chunked_html_process(struct lws_process_html_args *args,
                              struct lws_process_html_state *s);
-
-LWS_VISIBLE LWS_EXTERN const unsigned char *lws_token_to_string(enum lws_token_indexes token);
-
-LWS_VISIBLE LWS_EXTERN
-LWS_WARN_UNUSED_RESULT
-int lws_hdr_total_length(struct lws *wsi,
-                         enum lws_token_indexes h);
-
-LWS_VISIBLE LWS_EXTERN
-LWS_WARN_UNUSED_RESULT
-int lws_hdr_fragment_length(struct lws *wsi,
-                            enum lws_token_indexes h,
-                            int frag_idx);
-
-LWS_VISIBLE LWS_EXTERN
-int lws_hdr_copy(struct lws *wsi,
-                 char *dest,
-                 int len,
-                 enum lws_token_indexes h);
-
-LWS_VISIBLE LWS_EXTERN
-int lws_hdr_copy_fragment(struct lws *wsi,
-                          char *dest,
-                          int len,
-                          enum lws_token_indexes h,
-                          int frag_idx);
-
-LWS_VISIBLE LWS_EXTERN
-const char *lws_get_urlarg_by_name(struct lws *wsi,
-                                   const char *name,
-                                   char *buf,
-                                   int len);
-
-LWS_VISIBLE LWS_EXTERN
-LWS_WARN_UNUSED_RESULT
-int lws_add_http_header_status(struct lws *wsi,
-                               unsigned int code,
-                               unsigned char **p,
-                               unsigned char *end);
-
-LWS_VISIBLE LWS_EXTERN
-LWS_WARN_UNUSED_RESULT
-int lws_add_http_header_by_name(struct lws *wsi,
-                                const unsigned char *name,
-                                const unsigned char *value,
-                                int length,
-                                unsigned char **p,
-                                unsigned char *end);
-
-LWS_VISIBLE LWS_EXTERN
-LWS_WARN_UNUSED_RESULT
-int lws_add_http_header_by_token(struct lws *wsi,
-                                 enum lws_token_indexes token,
-                                 const unsigned char *value,
-                                 int length,
-                                 unsigned char **p,
-                                 unsigned char *end);
-
-LWS_VISIBLE LWS_EXTERN
-LWS_WARN_UNUSED_RESULT
-int lws_add_http_header_content_length(struct lws *wsi,
-                                       unsigned long content_length,
-                                       unsigned char **p,
-                                       unsigned char *end);
-
-LWS_VISIBLE LWS_EXTERN
-LWS_WARN_UNUSED_RESULT
-int lws_finalize_http_header(struct lws *wsi,
-                             unsigned char **p,
-                             unsigned char *end);
 
 LWS_VISIBLE LWS_EXTERN
 struct lws_spa *lws_spa_create(struct lws *wsi,
@@ -1070,29 +1023,6 @@ LWS_VISIBLE LWS_EXTERN const char *lws_spa_get_string(struct lws_spa *spa, int n
 LWS_VISIBLE LWS_EXTERN int lws_spa_destroy(struct lws_spa *spa);
 
 LWS_VISIBLE LWS_EXTERN
-int lws_return_http_status(struct lws *wsi,
-                           unsigned int code,
-                           const char *html_body);
-
-LWS_VISIBLE LWS_EXTERN
-LWS_WARN_UNUSED_RESULT
-int lws_http_redirect(struct lws *wsi,
-                      int code,
-                      const unsigned char *loc,
-                      int len,
-                      unsigned char **p,
-                      unsigned char *end);
-
-LWS_VISIBLE LWS_EXTERN LWS_WARN_UNUSED_RESULT int lws_http_transaction_completed(struct lws *wsi);
-
-LWS_VISIBLE LWS_EXTERN
-int lws_callback_http_dummy(struct lws *wsi,
-                            enum lws_callback_reasons reason,
-                            void *user,
-                            void *in,
-                            size_t len);
-
-LWS_VISIBLE LWS_EXTERN
 int lws_cgi(struct lws *wsi,
             const char *const *exec_array,
             int script_uri_path_len,
@@ -1102,6 +1032,192 @@ int lws_cgi(struct lws *wsi,
 LWS_VISIBLE LWS_EXTERN int lws_cgi_write_split_stdout_headers(struct lws *wsi);
 
 LWS_VISIBLE LWS_EXTERN int lws_cgi_kill(struct lws *wsi);
+
+// Length of header `h` (all fragments), 0 if absent.
+//
+// # Safety
+// `wsi` is NULL or a live connection.
+LWS_VISIBLE LWS_EXTERN
+LWS_WARN_UNUSED_RESULT
+int lws_hdr_total_length(struct lws *wsi,
+                         enum lws_token_indexes h);
+
+// Length of fragment `frag_idx` of header `h`, 0 if absent.
+//
+// # Safety
+// `wsi` is NULL or a live connection.
+LWS_VISIBLE LWS_EXTERN
+LWS_WARN_UNUSED_RESULT
+int lws_hdr_fragment_length(struct lws *wsi,
+                            enum lws_token_indexes h,
+                            int frag_idx);
+
+// Copies header `h` into `dst`: its length, 0 if absent (dst untouched), -1
+// if it does not fit with its NUL.
+//
+// # Safety
+// `wsi` is NULL or live; `dst` NULL or `len` writable bytes.
+LWS_VISIBLE LWS_EXTERN
+int lws_hdr_copy(struct lws *wsi,
+                 char *dst,
+                 int len,
+                 enum lws_token_indexes h);
+
+// Copies fragment `frag_idx` of header `h` into `dst`: its length, or -1.
+//
+// # Safety
+// `wsi` is NULL or live; `dst` NULL or `len` writable bytes.
+LWS_VISIBLE LWS_EXTERN
+int lws_hdr_copy_fragment(struct lws *wsi,
+                          char *dst,
+                          int len,
+                          enum lws_token_indexes h,
+                          int frag_idx);
+
+// The value of URI argument `name` (given with its `=`), copied into `buf`.
+//
+// # Safety
+// `wsi` is NULL or live; `name` NULL or a C string; `buf` NULL or `len`
+// writable bytes.
+LWS_VISIBLE LWS_EXTERN
+const char *lws_get_urlarg_by_name(struct lws *wsi,
+                                   const char *name,
+                                   char *buf,
+                                   int len);
+
+// The lowercase text of a header token (`"content-length:"`), or NULL.
+LWS_VISIBLE LWS_EXTERN const unsigned char *lws_token_to_string(enum lws_token_indexes token);
+
+// Writes `HTTP/1.x CODE TEXT`, the vhost's extra headers and `server:`.
+//
+// # Safety
+// `wsi` is NULL or live; `p`/`end` as for every header builder.
+LWS_VISIBLE LWS_EXTERN
+LWS_WARN_UNUSED_RESULT
+int lws_add_http_header_status(struct lws *wsi,
+                               unsigned int code,
+                               unsigned char **p,
+                               unsigned char *end);
+
+// Writes `name value\r\n` (no colon added: pass `"name:"`).
+//
+// # Safety
+// `name` NULL or a C string; `value` `length` readable bytes; `p`/`end` as
+// for every header builder.
+LWS_VISIBLE LWS_EXTERN
+LWS_WARN_UNUSED_RESULT
+int lws_add_http_header_by_name(struct lws *wsi,
+                                const unsigned char *name,
+                                const unsigned char *value,
+                                int length,
+                                unsigned char **p,
+                                unsigned char *end);
+
+// Writes a header named by its token.
+//
+// # Safety
+// As for lws_add_http_header_by_name.
+LWS_VISIBLE LWS_EXTERN
+LWS_WARN_UNUSED_RESULT
+int lws_add_http_header_by_token(struct lws *wsi,
+                                 enum lws_token_indexes token,
+                                 const unsigned char *value,
+                                 int length,
+                                 unsigned char **p,
+                                 unsigned char *end);
+
+// Writes `content-length: N`.
+//
+// # Safety
+// As for every header builder.
+LWS_VISIBLE LWS_EXTERN
+LWS_WARN_UNUSED_RESULT
+int lws_add_http_header_content_length(struct lws *wsi,
+                                       unsigned long content_length,
+                                       unsigned char **p,
+                                       unsigned char *end);
+
+// Ends the head with its blank line.
+//
+// # Safety
+// As for every header builder.
+LWS_VISIBLE LWS_EXTERN
+LWS_WARN_UNUSED_RESULT
+int lws_finalize_http_header(struct lws *wsi,
+                             unsigned char **p,
+                             unsigned char *end);
+
+// Sends a status page for `code` with `html_body` in it. Returns non-zero
+// also on success, as the original does; callers close afterwards.
+//
+// # Safety
+// `wsi` is NULL or live; `html_body` NULL or a C string.
+LWS_VISIBLE LWS_EXTERN
+int lws_return_http_status(struct lws *wsi,
+                           unsigned int code,
+                           const char *html_body);
+
+// Writes a redirect to `loc` with status `code`; bytes written or -1. The
+// `p`/`end` buffer is not needed (the head is built internally).
+//
+// # Safety
+// `wsi` is NULL or live; `loc` NULL or `len` readable bytes.
+LWS_VISIBLE LWS_EXTERN
+LWS_WARN_UNUSED_RESULT
+int lws_http_redirect(struct lws *wsi,
+                      int code,
+                      const unsigned char *loc,
+                      int len,
+                      unsigned char **p,
+                      unsigned char *end);
+
+// Ends the HTTP transaction: 0 and ready for the next request on a
+// keep-alive connection, else 1 (the caller closes).
+//
+// # Safety
+// `wsi` is NULL or a live connection.
+LWS_VISIBLE LWS_EXTERN LWS_WARN_UNUSED_RESULT int lws_http_transaction_completed(struct lws *wsi);
+
+// Sends the file `file` as the response, with `content_type` and the
+// verbatim header lines `other_headers`: 1 if complete already, 0 if it
+// continues, -1 if it could not be started.
+//
+// # Safety
+// `wsi` is NULL or live; strings NULL or C strings; `other_headers` NULL or
+// `other_headers_len` readable bytes.
+LWS_VISIBLE LWS_EXTERN
+int lws_serve_http_file(struct lws *wsi,
+                        const char *file,
+                        const char *content_type,
+                        const char *other_headers,
+                        int other_headers_len);
+
+// Sends the next part of a file being served: 1 when done, 0 to continue,
+// -1 on error.
+//
+// # Safety
+// `wsi` is NULL or a live connection.
+LWS_VISIBLE LWS_EXTERN int lws_serve_http_file_fragment(struct lws *wsi);
+
+// The mimetype for `file` by suffix, then the mount's extra mimetypes.
+//
+// # Safety
+// `file` NULL or a C string; `m` NULL or a valid mount.
+LWS_VISIBLE LWS_EXTERN
+const char *lws_get_mimetype(const char *file,
+                             const struct lws_http_mount *m);
+
+// The protocol callback used when the application gives no protocols: 404
+// for every request, then close.
+//
+// # Safety
+// Called by the library as a protocol callback.
+LWS_VISIBLE LWS_EXTERN
+int lws_callback_http_dummy(struct lws *wsi,
+                            enum lws_callback_reasons reason,
+                            void *user,
+                            void *in,
+                            size_t len);
 
 // Called by the C shim before formatting: is `filter` enabled?
 LWS_VISIBLE LWS_EXTERN int lws_rs_log_enabled(int filter);
@@ -1141,27 +1257,70 @@ LWS_VISIBLE LWS_EXTERN void lwsl_emit_stderr(int level, const char *line);
 // `line` is NULL or a NUL-terminated string.
 LWS_VISIBLE LWS_EXTERN void lwsl_emit_syslog(int level, const char *line);
 
+// `lws_service_tsi(context, timeout_ms, 0)`.
+//
+// # Safety
+// `context` is NULL or a live context.
 LWS_VISIBLE LWS_EXTERN int lws_service(struct lws_context *context, int timeout_ms);
 
+// Waits up to `timeout_ms` for events on service thread `tsi`'s
+// connections and services them: 0, 1 without a context or vhost, -1 on a
+// poll failure.
+//
+// # Safety
+// `context` is NULL or a live context.
 LWS_VISIBLE LWS_EXTERN int lws_service_tsi(struct lws_context *context, int timeout_ms, int tsi);
 
+// Makes the service thread of `wsi` return from its wait (any thread).
+//
+// # Safety
+// `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN void lws_cancel_service_pt(struct lws *wsi);
 
+// Makes every service thread return from its wait (any thread).
+//
+// # Safety
+// `context` is NULL or a live context.
 LWS_VISIBLE LWS_EXTERN void lws_cancel_service(struct lws_context *context);
 
+// `lws_service_fd_tsi(context, pollfd, 0)`.
+//
+// # Safety
+// `context` is NULL or a live context; `pollfd` NULL or valid.
 LWS_VISIBLE LWS_EXTERN int lws_service_fd(struct lws_context *context, struct lws_pollfd *pollfd);
 
+// Services one fd an external poll loop found ready (NULL: only the
+// once-a-second work). 0, or 1 if the connection was closed; `revents` is
+// zeroed when the fd was ours and is still open.
+//
+// # Safety
+// `context` is NULL or a live context; `pollfd` NULL or valid.
 LWS_VISIBLE LWS_EXTERN
 int lws_service_fd_tsi(struct lws_context *context,
                        struct lws_pollfd *pollfd,
                        int tsi);
 
+// Arms (or with reason 0 cancels) a timeout: when `secs` seconds have
+// passed the connection is closed.
+//
+// # Safety
+// `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN void lws_set_timeout(struct lws *wsi, enum pending_timeout reason, int secs);
 
+// Makes an already-accepted socket a connection of the first vhost.
+//
+// # Safety
+// `context` is NULL or a live context; `accept_fd` an open socket whose
+// ownership passes to the library.
 LWS_VISIBLE LWS_EXTERN
 struct lws *lws_adopt_socket(struct lws_context *context,
                              lws_sockfd_type accept_fd);
 
+// lws_adopt_socket, with `len` bytes already read from the socket that are
+// parsed first.
+//
+// # Safety
+// As lws_adopt_socket; `readbuf` NULL or `len` readable bytes.
 LWS_VISIBLE LWS_EXTERN
 struct lws *lws_adopt_socket_readbuf(struct lws_context *context,
                                      lws_sockfd_type accept_fd,
@@ -1248,21 +1407,40 @@ int lws_b64_encode_string(const char *in,
 // `in` is a C string, `out` has `out_size` writable bytes.
 LWS_VISIBLE LWS_EXTERN int lws_b64_decode_string(const char *in, char *out, int out_size);
 
+// The vhost's protocol called `name`, or NULL.
+//
+// # Safety
+// `vh` is NULL or a live vhost; `name` NULL or a C string.
 LWS_VISIBLE LWS_EXTERN
 const struct lws_protocols *lws_vhost_name_to_protocol(struct lws_vhost *vh,
                                                        const char *name);
 
+// Allocates `size` zeroed bytes for `prot` on `vhost` (found by address,
+// else by name), kept until the context is destroyed.
+//
+// # Safety
+// `vhost` is NULL or a live vhost; `prot` NULL or valid.
 LWS_VISIBLE LWS_EXTERN
 void *lws_protocol_vh_priv_zalloc(struct lws_vhost *vhost,
                                   const struct lws_protocols *prot,
                                   int size);
 
+// What lws_protocol_vh_priv_zalloc allocated for `prot`, or NULL.
+//
+// # Safety
+// `vhost` is NULL or a live vhost; `prot` NULL or valid.
 LWS_VISIBLE LWS_EXTERN
 void *lws_protocol_vh_priv_get(struct lws_vhost *vhost,
                                const struct lws_protocols *prot);
 
 LWS_VISIBLE LWS_EXTERN int lws_set_proxy(struct lws_vhost *vhost, const char *proxy);
 
+// Adds a vhost to the context (listening as `info` says); writes the bound
+// port back for port 0. NULL on failure.
+//
+// # Safety
+// `context` is NULL or a live context; `info` NULL or valid for the
+// context's life.
 LWS_VISIBLE LWS_EXTERN
 struct lws_vhost *lws_create_vhost(struct lws_context *context,
                                    struct lws_context_creation_info *info);
@@ -1280,8 +1458,16 @@ int lwsws_get_config_vhosts(struct lws_context *context,
                             char **config_strings,
                             int *len);
 
+// Old name of lws_get_vhost.
+//
+// # Safety
+// `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN LWS_WARN_DEPRECATED struct lws_vhost *lws_vhost_get(struct lws *wsi);
 
+// The vhost a connection belongs to.
+//
+// # Safety
+// `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN struct lws_vhost *lws_get_vhost(struct lws *wsi);
 
 LWS_VISIBLE LWS_EXTERN int lws_json_dump_vhost(const struct lws_vhost *vh, char *buf, int len);
@@ -1296,12 +1482,25 @@ void lws_close_reason(struct lws *wsi,
                       unsigned char *buf,
                       size_t len);
 
+// Sends `len` bytes at `buf`. HTTP modes send them as they are and return
+// `len` (what the socket does not take now is buffered and sent first when
+// it is writable); -1 on a dead connection or a write while output is
+// still buffered. WebSocket modes on a connection that is not an
+// established WebSocket send nothing and return 0.
+//
+// # Safety
+// `wsi` is NULL or live; `buf` NULL or `len` readable bytes.
 LWS_VISIBLE LWS_EXTERN
 int lws_write(struct lws *wsi,
               unsigned char *buf,
               size_t len,
               enum lws_write_protocol protocol);
 
+// Asks for a WRITEABLE callback when the connection can take more: 1, or
+// 0 if it is closing, -1 if it is not in the poll set.
+//
+// # Safety
+// `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN int lws_callback_on_writable(struct lws *wsi);
 
 LWS_VISIBLE LWS_EXTERN
@@ -1312,6 +1511,7 @@ LWS_VISIBLE LWS_EXTERN
 int lws_callback_on_writable_all_protocol_vhost(const struct lws_vhost *vhost,
                                                 const struct lws_protocols *protocol);
 
+// How much the peer allows us to send: unlimited, as only HTTP/2 limits it.
 LWS_VISIBLE LWS_EXTERN size_t lws_get_peer_write_allowance(struct lws *wsi);
 
 LWS_VISIBLE LWS_EXTERN int lws_rx_flow_control(struct lws *wsi, int enable);
@@ -1324,58 +1524,83 @@ LWS_VISIBLE LWS_EXTERN size_t lws_remaining_packet_payload(struct lws *wsi);
 
 LWS_VISIBLE LWS_EXTERN int lws_read(struct lws *wsi, unsigned char *buf, size_t len);
 
+// 1 if output is buffered or the socket cannot take more right now.
+//
+// # Safety
+// `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN LWS_WARN_UNUSED_RESULT int lws_send_pipe_choked(struct lws *wsi);
 
 LWS_VISIBLE LWS_EXTERN int lws_is_final_fragment(struct lws *wsi);
 
 LWS_VISIBLE LWS_EXTERN unsigned char lws_get_reserved_bits(struct lws *wsi);
 
+// 1 while output the socket refused is waiting to be sent.
+//
+// # Safety
+// `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN LWS_WARN_UNUSED_RESULT int lws_partial_buffered(struct lws *wsi);
 
 LWS_VISIBLE LWS_EXTERN LWS_WARN_UNUSED_RESULT int lws_frame_is_binary(struct lws *wsi);
 
+// The protocol the connection is bound to.
+//
+// # Safety
+// `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN const struct lws_protocols *lws_get_protocol(struct lws *wsi);
 
+// Old name of lws_get_protocol.
+//
+// # Safety
+// `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN
 LWS_WARN_DEPRECATED
 const struct lws_protocols *lws_protocol_get(struct lws *wsi);
 
+// Calls `reason` on every connection using `protocol`, on every vhost.
+//
+// # Safety
+// `context` is NULL or a live context; `protocol` NULL or valid.
 LWS_VISIBLE LWS_EXTERN
 int lws_callback_all_protocol(struct lws_context *context,
                               const struct lws_protocols *protocol,
                               int reason);
 
+// Calls `reason` on every connection of `vh` using `protocol`.
+//
+// # Safety
+// `vh` is NULL or a live vhost; `protocol` NULL or valid.
 LWS_VISIBLE LWS_EXTERN
 int lws_callback_all_protocol_vhost(struct lws_vhost *vh,
                                     const struct lws_protocols *protocol,
                                     int reason);
 
+// Calls every protocol of the connection's vhost with `reason`, for this
+// connection; returns non-zero if any callback did.
+//
+// # Safety
+// `wsi` is NULL or a live connection; `in` as the reason defines.
 LWS_VISIBLE LWS_EXTERN
 int lws_callback_vhost_protocols(struct lws *wsi,
                                  int reason,
                                  void *in,
                                  int len);
 
+// The connection's socket, or -1.
+//
+// # Safety
+// `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN int lws_get_socket_fd(struct lws *wsi);
 
-LWS_VISIBLE LWS_EXTERN
-void lws_get_peer_addresses(struct lws *wsi,
-                            lws_sockfd_type fd,
-                            char *name,
-                            int name_len,
-                            char *rip,
-                            int rip_len);
-
-LWS_VISIBLE LWS_EXTERN const char *lws_get_peer_simple(struct lws *wsi, char *name, int namelen);
-
-LWS_VISIBLE LWS_EXTERN
-int lws_interface_to_sa(int ipv6,
-                        const char *ifname,
-                        struct sockaddr_in *addr,
-                        size_t addrlen);
-
+// The connection's per-session data.
+//
+// # Safety
+// `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN void *lws_wsi_user(struct lws *wsi);
 
+// The context the connection belongs to.
+//
+// # Safety
+// `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN
 LWS_WARN_UNUSED_RESULT
 struct lws_context *lws_get_context(const struct lws *wsi);
@@ -1384,9 +1609,41 @@ LWS_VISIBLE LWS_EXTERN LWS_WARN_UNUSED_RESULT struct lws *lws_get_parent(const s
 
 LWS_VISIBLE LWS_EXTERN LWS_WARN_UNUSED_RESULT struct lws *lws_get_child(const struct lws *wsi);
 
+// Whether the connection uses TLS: never yet, as TLS is not built in.
 LWS_VISIBLE LWS_EXTERN int lws_is_ssl(struct lws *wsi);
 
+// Whether the connection is a CGI pipe: never, as no CGI runs yet.
 LWS_VISIBLE LWS_EXTERN int lws_is_cgi(struct lws *wsi);
+
+// The peer's numeric address in `name`; returns `name`, or NULL.
+//
+// # Safety
+// `wsi` is NULL or a live connection; `name` NULL or `namelen` writable bytes.
+LWS_VISIBLE LWS_EXTERN const char *lws_get_peer_simple(struct lws *wsi, char *name, int namelen);
+
+// The peer of socket `fd`: host name (reverse DNS, blocking) in `name`,
+// numeric address in `rip`; empty strings when unknown.
+//
+// # Safety
+// `name` / `rip` NULL or with `name_len` / `rip_len` writable bytes.
+LWS_VISIBLE LWS_EXTERN
+void lws_get_peer_addresses(struct lws *wsi,
+                            lws_sockfd_type fd,
+                            char *name,
+                            int name_len,
+                            char *rip,
+                            int rip_len);
+
+// The address of interface (or IP literal) `ifname` into `addr`: a
+// `sockaddr_in`, or with `ipv6` a `sockaddr_in6` (IPv4 mapped). 0 or -1.
+//
+// # Safety
+// `ifname` NULL or a C string; `addr` NULL or `addrlen` writable bytes.
+LWS_VISIBLE LWS_EXTERN
+int lws_interface_to_sa(int ipv6,
+                        const char *ifname,
+                        struct sockaddr_in *addr,
+                        size_t addrlen);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -7,5 +7,8 @@
 #[macro_use]
 pub mod plat;
 
+pub mod conn;
 pub mod ffi;
+pub mod http;
+pub mod service;
 pub mod util;

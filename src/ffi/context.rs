@@ -1,29 +1,357 @@
-//! Creating and destroying the library context.
-//!
-//! Declared and exported; the behaviour arrives with its milestone (see the
-//! README's compatibility table), so each export reports itself as not yet
-//! implemented and returns the API's failure value.
+//! Creating and destroying the library context, and context-wide queries.
 
-#![allow(unused_variables)]
-
+use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int, c_void};
 use std::ptr;
+use std::sync::Arc;
 
-use super::types::{lws_context, lws_context_creation_info};
+use super::enums::lws_context_options as O;
+use super::fops::{default_table, CFileOps};
+use super::guard;
+use super::handle::{self, ContextHandle};
+use super::types::{
+    lws_context, lws_context_creation_info, lws_protocol_vhost_options, lws_protocols,
+};
+use crate::service::context::{has_option, Context, ContextConfig, VhostConfig};
+use crate::service::vhost::{ListenSpec, Protocol};
 
-#[no_mangle]
-pub extern "C" fn lws_finalize_startup(context: *mut lws_context) -> c_int {
-    not_yet!("lws_finalize_startup", -1)
+/// What `info->protocols == NULL` stands for: one HTTP protocol served by
+/// `lws_callback_http_dummy`.
+#[repr(transparent)]
+struct BuiltinProtocols([lws_protocols; 2]);
+// SAFETY: immutable static data (string literal, function pointer).
+unsafe impl Sync for BuiltinProtocols {}
+
+static DUMMY_PROTOCOLS: BuiltinProtocols = BuiltinProtocols([
+    lws_protocols {
+        name: c"http-only".as_ptr(),
+        callback: Some(super::http::lws_callback_http_dummy),
+        per_session_data_size: 0,
+        rx_buffer_size: 0,
+        id: 0,
+        user: ptr::null_mut(),
+    },
+    lws_protocols {
+        name: ptr::null(),
+        callback: None,
+        per_session_data_size: 0,
+        rx_buffer_size: 0,
+        id: 0,
+        user: ptr::null_mut(),
+    },
+]);
+
+/// # Safety
+/// `s` is NULL or a C string.
+unsafe fn opt_string(s: *const c_char) -> Option<String> {
+    // SAFETY: per this function's contract.
+    (!s.is_null()).then(|| unsafe { CStr::from_ptr(s) }.to_string_lossy().into_owned())
 }
 
-#[no_mangle]
-pub extern "C" fn lws_create_context(info: *mut lws_context_creation_info) -> *mut lws_context {
-    not_yet!("lws_create_context", ptr::null_mut())
+/// # Safety
+/// `list` is NULL or a valid `next`-linked list of C strings.
+unsafe fn pvo_list(
+    mut list: *const lws_protocol_vhost_options,
+) -> Vec<&'static lws_protocol_vhost_options> {
+    let mut out = Vec::new();
+    // SAFETY: the application keeps the list alive for the context's life.
+    while let Some(entry) = unsafe { list.as_ref() } {
+        out.push(entry);
+        list = entry.next;
+    }
+    out
 }
 
+/// # Safety
+/// `info` fields are valid as the API documents.
+pub(crate) unsafe fn context_config(info: &lws_context_creation_info) -> ContextConfig {
+    let count_threads = (info.count_threads as usize).clamp(1, 32);
+    let max_fds = crate::plat::sock::max_fds();
+    let token_limits = (!info.token_limits.is_null())
+        // SAFETY: a non-NULL token_limits points at a struct lws_token_limits.
+        .then(|| unsafe { (*info.token_limits).token_limit.to_vec() });
+    ContextConfig {
+        count_threads,
+        pt_serv_buf_size: if info.pt_serv_buf_size == 0 {
+            4096
+        } else {
+            info.pt_serv_buf_size as usize
+        },
+        timeout_secs: if info.timeout_secs == 0 {
+            20
+        } else {
+            info.timeout_secs
+        },
+        max_http_header_data: match (info.max_http_header_data, info.max_http_header_data2) {
+            (0, 0) => 4096,
+            (0, d2) => d2 as usize,
+            (d, _) => d.max(0) as usize,
+        },
+        max_http_header_pool: if info.max_http_header_pool <= 0 {
+            4
+        } else {
+            info.max_http_header_pool as usize
+        },
+        token_limits,
+        // SAFETY: server_string is NULL or a C string.
+        server_string: unsafe { opt_string(info.server_string) }
+            .unwrap_or_else(|| "libwebsockets".into())
+            .into_bytes(),
+        options: info.options,
+        uid: info.uid,
+        gid: info.gid,
+        fd_limit_per_thread: if info.fd_limit_per_thread == 0 {
+            max_fds / count_threads
+        } else {
+            info.fd_limit_per_thread as usize
+        },
+        user: info.user as usize,
+    }
+}
+
+/// # Safety
+/// `info` fields are valid as the API documents; `info.protocols` non-NULL.
+pub(crate) unsafe fn vhost_config(info: &lws_context_creation_info) -> Option<VhostConfig> {
+    if info.ka_time > 0 && info.ka_interval == 0 {
+        lwsl_err!("ka_time set without ka_interval");
+        return None;
+    }
+    // SAFETY: pvo is NULL or a valid list.
+    let pvos = unsafe { pvo_list(info.pvo) };
+    let mut protocols = Vec::new();
+    let mut p = info.protocols;
+    // SAFETY: the array ends with an entry whose callback is NULL.
+    while let Some(entry) = unsafe { p.as_ref() } {
+        let Some(callback) = entry.callback else {
+            break;
+        };
+        // SAFETY: a protocol name is NULL or a C string.
+        let name = unsafe { opt_string(entry.name) }
+            .unwrap_or_default()
+            .into_bytes();
+        let pvo_options = pvos
+            .iter()
+            // SAFETY: pvo names are C strings.
+            .find(|o| !o.name.is_null() && unsafe { CStr::from_ptr(o.name) }.to_bytes() == name)
+            .map_or(0, |o| o.options as usize);
+        protocols.push(Protocol {
+            name,
+            callback,
+            per_session_data_size: entry.per_session_data_size,
+            rx_buffer_size: entry.rx_buffer_size,
+            c_addr: entry as *const lws_protocols as usize,
+            pvo_options,
+        });
+        // SAFETY: still inside the application's array.
+        p = unsafe { p.add(1) };
+    }
+    // SAFETY: headers is NULL or a valid list of C strings.
+    let headers = unsafe { pvo_list(info.headers) }
+        .into_iter()
+        .filter(|h| !h.name.is_null() && !h.value.is_null())
+        // SAFETY: checked non-NULL C strings.
+        .map(|h| unsafe {
+            (
+                CStr::from_ptr(h.name).to_bytes().to_vec(),
+                CStr::from_ptr(h.value).to_bytes().to_vec(),
+            )
+        })
+        .collect();
+    let listen = ListenSpec {
+        port: (info.port != super::CONTEXT_PORT_NO_LISTEN)
+            .then(|| u16::try_from(info.port).unwrap_or(0)),
+        // SAFETY: iface is NULL or a C string.
+        iface: unsafe { opt_string(info.iface) },
+        unix: has_option(info.options, O::LWS_SERVER_OPTION_UNIX_SOCK),
+        ipv6: !has_option(info.options, O::LWS_SERVER_OPTION_DISABLE_IPV6),
+    };
+    Some(VhostConfig {
+        // SAFETY: vhost_name is NULL or a C string.
+        name: unsafe { opt_string(info.vhost_name) }.unwrap_or_else(|| "default".into()),
+        protocols,
+        headers,
+        options: info.options,
+        keepalive_timeout: if info.keepalive_timeout <= 0 {
+            5
+        } else {
+            info.keepalive_timeout as u32
+        },
+        tcp_keepalive: (info.ka_time > 0).then_some((
+            info.ka_time,
+            info.ka_probes,
+            info.ka_interval,
+        )),
+        listen,
+    })
+}
+
+/// Creates a context (and, unless EXPLICIT_VHOSTS, its default vhost) from
+/// `info`. Writes back into `info`: the built-in protocol list for NULL
+/// `protocols`, and the bound port for port 0. NULL on any failure.
+///
+/// # Safety
+/// `info` is NULL or a valid creation info whose pointers stay valid for the
+/// context's life.
 #[no_mangle]
-pub extern "C" fn lws_context_destroy(context: *mut lws_context) {
-    not_yet!("lws_context_destroy")
+pub unsafe extern "C" fn lws_create_context(
+    info: *mut lws_context_creation_info,
+) -> *mut lws_context {
+    // SAFETY: per this function's contract.
+    let Some(info) = (unsafe { info.as_mut() }) else {
+        return ptr::null_mut();
+    };
+    guard("lws_create_context", ptr::null_mut(), || {
+        if info.protocols.is_null() {
+            info.protocols = DUMMY_PROTOCOLS.0.as_ptr();
+        }
+        // SAFETY: info is valid per the contract.
+        let cfg = unsafe { context_config(info) };
+        let fops = default_table();
+        let files = Box::new(CFileOps {
+            table: fops.get() as usize,
+        });
+        let ctx = match Context::new(cfg, files) {
+            Ok(ctx) => ctx,
+            Err(e) => {
+                lwsl_err!("lws_create_context: {e}");
+                return ptr::null_mut();
+            }
+        };
+        let hostname = CString::new(ctx.hostname.clone()).unwrap_or_default();
+        let handle = Box::into_raw(Box::new(ContextHandle {
+            ctx: ctx.clone(),
+            fops,
+            hostname,
+        }));
+        ctx.set_c_handle(handle as usize);
+        if !has_option(info.options, O::LWS_SERVER_OPTION_EXPLICIT_VHOSTS) {
+            // SAFETY: info is valid per the contract.
+            if unsafe { create_vhost(&ctx, info) }.is_none() {
+                // SAFETY: handle came from Box::into_raw above.
+                destroy(*unsafe { Box::from_raw(handle) });
+                return ptr::null_mut();
+            }
+            crate::plat::sock::drop_privileges(info.uid, info.gid);
+        }
+        handle.cast()
+    })
+}
+
+/// # Safety
+/// As for lws_create_vhost.
+pub(crate) unsafe fn create_vhost(
+    ctx: &Arc<Context>,
+    info: &mut lws_context_creation_info,
+) -> Option<Arc<crate::service::vhost::Vhost>> {
+    if info.protocols.is_null() {
+        info.protocols = DUMMY_PROTOCOLS.0.as_ptr();
+    }
+    // SAFETY: per the caller's contract.
+    let vcfg = unsafe { vhost_config(info) }?;
+    match ctx.add_vhost(vcfg) {
+        Ok(vh) => {
+            if info.port == 0 {
+                info.port = vh.bound_port.get();
+            }
+            Some(vh)
+        }
+        Err(e) => {
+            lwsl_err!("vhost: cannot listen on port {}: {e}", info.port);
+            None
+        }
+    }
+}
+
+fn destroy(handle: ContextHandle) {
+    handle.ctx.destroy();
+}
+
+/// Closes every connection, runs PROTOCOL_DESTROY and frees the context.
+///
+/// # Safety
+/// `context` is NULL or a live context; it is invalid afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn lws_context_destroy(context: *mut lws_context) {
+    if context.is_null() {
+        return;
+    }
+    // SAFETY: a live context is a leaked Box<ContextHandle>.
+    let handle = *unsafe { Box::from_raw(context.cast::<ContextHandle>()) };
+    guard("lws_context_destroy", (), || destroy(handle))
+}
+
+/// The `user` pointer given at creation.
+///
+/// # Safety
+/// `context` is NULL or a live context.
+#[no_mangle]
+pub unsafe extern "C" fn lws_context_user(context: *mut lws_context) -> *mut c_void {
+    // SAFETY: per this function's contract.
+    unsafe { handle::context(context) }.map_or(ptr::null_mut(), |h| h.ctx.cfg.user as *mut c_void)
+}
+
+/// The host name found at creation ("unknown" with SKIP_SERVER_CANONICAL_NAME).
+///
+/// # Safety
+/// `context` is NULL or a live context.
+#[must_use]
+#[no_mangle]
+pub unsafe extern "C" fn lws_canonical_hostname(context: *mut lws_context) -> *const c_char {
+    // SAFETY: per this function's contract.
+    unsafe { handle::context(context) }.map_or(ptr::null(), |h| h.hostname.as_ptr())
+}
+
+/// Fills `buf` with `len` random bytes; returns how many were read.
+///
+/// # Safety
+/// `context` is NULL or a live context; `buf` has `len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn lws_get_random(
+    context: *mut lws_context,
+    buf: *mut c_void,
+    len: c_int,
+) -> c_int {
+    // SAFETY: per this function's contract.
+    let Some(h) = (unsafe { handle::context(context) }) else {
+        return -1;
+    };
+    let Ok(len) = usize::try_from(len) else {
+        return -1;
+    };
+    if buf.is_null() {
+        return -1;
+    }
+    // SAFETY: the caller gives len writable bytes.
+    let out = unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), len) };
+    guard("lws_get_random", -1, || h.ctx.random(out) as c_int)
+}
+
+/// The number of service threads.
+///
+/// # Safety
+/// `context` is NULL or a live context.
+#[must_use]
+#[no_mangle]
+pub unsafe extern "C" fn lws_get_count_threads(context: *mut lws_context) -> c_int {
+    // SAFETY: per this function's contract.
+    unsafe { handle::context(context) }.map_or(-1, |h| h.ctx.pts.len() as c_int)
+}
+
+/// Ends start-up: with EXPLICIT_VHOSTS, drops to the configured uid/gid now
+/// that the application has created its vhosts.
+///
+/// # Safety
+/// `context` is NULL or a live context.
+#[no_mangle]
+pub unsafe extern "C" fn lws_finalize_startup(context: *mut lws_context) -> c_int {
+    // SAFETY: per this function's contract.
+    let Some(h) = (unsafe { handle::context(context) }) else {
+        return -1;
+    };
+    if has_option(h.ctx.cfg.options, O::LWS_SERVER_OPTION_EXPLICIT_VHOSTS) {
+        crate::plat::sock::drop_privileges(h.ctx.cfg.uid, h.ctx.cfg.gid);
+    }
+    0
 }
 
 #[no_mangle]
@@ -32,27 +360,6 @@ pub extern "C" fn lws_json_dump_context(
     buf: *mut c_char,
     len: c_int,
 ) -> c_int {
+    let _ = (context, buf, len);
     not_yet!("lws_json_dump_context", -1)
-}
-
-#[no_mangle]
-pub extern "C" fn lws_context_user(context: *mut lws_context) -> *mut c_void {
-    not_yet!("lws_context_user", ptr::null_mut())
-}
-
-#[must_use]
-#[no_mangle]
-pub extern "C" fn lws_canonical_hostname(context: *mut lws_context) -> *const c_char {
-    not_yet!("lws_canonical_hostname", ptr::null())
-}
-
-#[no_mangle]
-pub extern "C" fn lws_get_random(context: *mut lws_context, buf: *mut c_void, len: c_int) -> c_int {
-    not_yet!("lws_get_random", -1)
-}
-
-#[must_use]
-#[no_mangle]
-pub extern "C" fn lws_get_count_threads(context: *mut lws_context) -> c_int {
-    not_yet!("lws_get_count_threads", -1)
 }

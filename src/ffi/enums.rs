@@ -12,6 +12,7 @@ use std::os::raw::c_uint;
 
 /// Log level bits for `lws_set_log_level` and `_lws_log`.
 #[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum lws_log_levels {
     LLL_ERR = 1,
     LLL_WARN = 2,
@@ -28,6 +29,7 @@ pub enum lws_log_levels {
 
 /// WebSocket close status codes (RFC 6455 section 7.4.1).
 #[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum lws_close_status {
     LWS_CLOSE_STATUS_NOSTATUS = 0,
     LWS_CLOSE_STATUS_NORMAL = 1000,
@@ -53,6 +55,7 @@ pub struct CloseStatus(pub c_uint);
 
 /// Why a protocol callback is being called.
 #[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum lws_callback_reasons {
     LWS_CALLBACK_ESTABLISHED = 0,
     LWS_CALLBACK_CLIENT_CONNECTION_ERROR = 1,
@@ -122,6 +125,7 @@ pub struct CallbackReason(pub c_uint);
 
 /// Why an extension callback is being called.
 #[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum lws_extension_callback_reasons {
     LWS_EXT_CB_SERVER_CONTEXT_CONSTRUCT = 0,
     LWS_EXT_CB_CLIENT_CONTEXT_CONSTRUCT = 1,
@@ -159,6 +163,7 @@ pub struct ExtCallbackReason(pub c_uint);
 
 /// How an extension option takes its value.
 #[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum lws_ext_options_types {
     EXTARG_NONE = 0,
     EXTARG_DEC = 1,
@@ -172,6 +177,7 @@ pub struct ExtOptionType(pub c_uint);
 
 /// Generic-sessions authorisation bits.
 #[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum lwsgs_auth_bits {
     LWSGS_AUTH_LOGGED_IN = 1,
     LWSGS_AUTH_ADMIN = 2,
@@ -181,6 +187,7 @@ pub enum lwsgs_auth_bits {
 
 /// Generic-sessions events.
 #[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum lws_gs_event {
     LWSGSE_CREATED = 0,
     LWSGSE_DELETED = 1,
@@ -193,6 +200,7 @@ pub struct GsEvent(pub c_uint);
 
 /// Option bits of `lws_context_creation_info.options`.
 #[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum lws_context_options {
     LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT = 4098,
     LWS_SERVER_OPTION_SKIP_SERVER_CANONICAL_NAME = 4,
@@ -216,6 +224,7 @@ pub enum lws_context_options {
 
 /// How a mount is served (`lws_http_mount.origin_protocol`).
 #[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum lws_mount_protocols {
     LWSMPRO_HTTP = 0,
     LWSMPRO_HTTPS = 1,
@@ -228,6 +237,7 @@ pub enum lws_mount_protocols {
 
 /// Bits of `lws_client_connect_info.ssl_connection`.
 #[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum lws_client_connect_ssl_connection_flags {
     LCCSCF_USE_SSL = 1,
     LCCSCF_ALLOW_SELFSIGNED = 2,
@@ -236,6 +246,7 @@ pub enum lws_client_connect_ssl_connection_flags {
 
 /// HTTP status codes.
 #[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum http_status {
     HTTP_STATUS_OK = 200,
     HTTP_STATUS_NO_CONTENT = 204,
@@ -270,6 +281,7 @@ pub enum http_status {
 
 /// Header table indexes (`WSI_TOKEN_*`).
 #[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum lws_token_indexes {
     WSI_TOKEN_GET_URI = 0,
     WSI_TOKEN_POST_URI = 1,
@@ -372,6 +384,7 @@ pub struct TokenIndex(pub c_uint);
 
 /// States passed to the form upload callback.
 #[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum lws_spa_fileupload_states {
     LWS_UFS_CONTENT = 0,
     LWS_UFS_FINAL_CONTENT = 1,
@@ -385,6 +398,7 @@ pub struct SpaFileuploadState(pub c_uint);
 
 /// Reasons for `lws_set_timeout`.
 #[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum pending_timeout {
     NO_PENDING_TIMEOUT = 0,
     PENDING_TIMEOUT_AWAITING_PROXY_RESPONSE = 1,
@@ -414,6 +428,7 @@ pub struct PendingTimeout(pub c_uint);
 
 /// Modes of `lws_write`.
 #[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum lws_write_protocol {
     LWS_WRITE_TEXT = 0,
     LWS_WRITE_BINARY = 1,
@@ -434,6 +449,7 @@ pub struct WriteProtocol(pub c_uint);
 
 /// CGI pipes.
 #[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum lws_enum_stdinouterr {
     LWS_STDIN = 0,
     LWS_STDOUT = 1,
@@ -447,6 +463,7 @@ pub struct StdInOutErr(pub c_uint);
 
 /// CGI response header parser states.
 #[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum lws_cgi_hdr_state {
     LCHS_HEADER = 0,
     LCHS_CR1 = 1,

@@ -45,14 +45,20 @@ macro_rules! not_yet {
     };
 }
 
+/// `CONTEXT_PORT_NO_LISTEN`: a vhost that listens nowhere (client only).
+pub(crate) const CONTEXT_PORT_NO_LISTEN: std::os::raw::c_int = -1;
+
 pub mod enums;
 pub mod types;
 
+pub mod callback;
 pub mod client;
 pub mod context;
 pub mod eventlib;
 pub mod ext;
 pub mod fops;
+pub mod forms;
+pub(crate) mod handle;
 pub mod http;
 pub mod log;
 pub mod service;
@@ -74,7 +80,7 @@ mod tests {
 
     #[test]
     fn not_yet_returns_the_failure_value() {
-        assert_eq!(super::service::lws_service(std::ptr::null_mut(), 0), -1);
-        assert!(super::context::lws_create_context(std::ptr::null_mut()).is_null());
+        assert_eq!(super::forms::lws_spa_finalize(std::ptr::null_mut()), -1);
+        assert!(super::forms::lws_spa_get_string(std::ptr::null_mut(), 0).is_null());
     }
 }

@@ -1,52 +1,127 @@
 //! Virtual hosts and their per-protocol storage.
-//!
-//! Declared and exported; the behaviour arrives with its milestone (see the
-//! README's compatibility table), so each export reports itself as not yet
-//! implemented and returns the API's failure value.
 
-#![allow(unused_variables)]
-
+use std::ffi::CStr;
 use std::os::raw::{c_char, c_int, c_void};
 use std::ptr;
 
+use super::guard;
+use super::handle;
 use super::types::{lws, lws_context, lws_context_creation_info, lws_protocols, lws_vhost};
+use crate::service::vhost::{c_addr, zeroed};
 
+/// The vhost's protocol called `name`, or NULL.
+///
+/// # Safety
+/// `vh` is NULL or a live vhost; `name` NULL or a C string.
 #[no_mangle]
-pub extern "C" fn lws_vhost_name_to_protocol(
+pub unsafe extern "C" fn lws_vhost_name_to_protocol(
     vh: *mut lws_vhost,
     name: *const c_char,
 ) -> *const lws_protocols {
-    not_yet!("lws_vhost_name_to_protocol", ptr::null())
+    // SAFETY: per this function's contract.
+    let Some(vhost) = (unsafe { handle::vhost(vh) }) else {
+        return ptr::null();
+    };
+    if name.is_null() {
+        return ptr::null();
+    }
+    // SAFETY: per this function's contract.
+    let name = unsafe { CStr::from_ptr(name) }.to_bytes();
+    vhost.protocol_by_name(name).map_or(ptr::null(), |i| {
+        vhost.protocols[i].c_addr as *const lws_protocols
+    })
 }
 
+/// Allocates `size` zeroed bytes for `prot` on `vhost` (found by address,
+/// else by name), kept until the context is destroyed.
+///
+/// # Safety
+/// `vhost` is NULL or a live vhost; `prot` NULL or valid.
 #[no_mangle]
-pub extern "C" fn lws_protocol_vh_priv_zalloc(
+pub unsafe extern "C" fn lws_protocol_vh_priv_zalloc(
     vhost: *mut lws_vhost,
     prot: *const lws_protocols,
     size: c_int,
 ) -> *mut c_void {
-    not_yet!("lws_protocol_vh_priv_zalloc", ptr::null_mut())
+    // SAFETY: per this function's contract.
+    let (Some(vh), Some(index)) = (unsafe { handle::vhost(vhost) }, unsafe {
+        protocol_index(vhost, prot)
+    }) else {
+        return ptr::null_mut();
+    };
+    let Ok(size) = usize::try_from(size) else {
+        return ptr::null_mut();
+    };
+    guard("lws_protocol_vh_priv_zalloc", ptr::null_mut(), || {
+        let block = zeroed(size);
+        let addr = c_addr(&block);
+        vh.privs.borrow()[index] = Some(block);
+        addr as *mut c_void
+    })
 }
 
+/// What lws_protocol_vh_priv_zalloc allocated for `prot`, or NULL.
+///
+/// # Safety
+/// `vhost` is NULL or a live vhost; `prot` NULL or valid.
 #[no_mangle]
-pub extern "C" fn lws_protocol_vh_priv_get(
+pub unsafe extern "C" fn lws_protocol_vh_priv_get(
     vhost: *mut lws_vhost,
     prot: *const lws_protocols,
 ) -> *mut c_void {
-    not_yet!("lws_protocol_vh_priv_get", ptr::null_mut())
+    // SAFETY: per this function's contract.
+    let (Some(vh), Some(index)) = (unsafe { handle::vhost(vhost) }, unsafe {
+        protocol_index(vhost, prot)
+    }) else {
+        return ptr::null_mut();
+    };
+    let privs = vh.privs.borrow();
+    privs[index]
+        .as_ref()
+        .map_or(ptr::null_mut(), |b| c_addr(b) as *mut c_void)
+}
+
+/// # Safety
+/// As for lws_protocol_vh_priv_get.
+unsafe fn protocol_index(vhost: *mut lws_vhost, prot: *const lws_protocols) -> Option<usize> {
+    // SAFETY: per this function's contract.
+    let vh = unsafe { handle::vhost(vhost) }?;
+    // SAFETY: prot is NULL or a valid protocols entry.
+    let entry = unsafe { prot.as_ref() }?;
+    let name = (!entry.name.is_null())
+        // SAFETY: a protocol name is a C string.
+        .then(|| unsafe { CStr::from_ptr(entry.name) }.to_bytes());
+    vh.protocol_index(prot as usize, name)
 }
 
 #[no_mangle]
 pub extern "C" fn lws_set_proxy(vhost: *mut lws_vhost, proxy: *const c_char) -> c_int {
+    let _ = (vhost, proxy);
     not_yet!("lws_set_proxy", -1)
 }
 
+/// Adds a vhost to the context (listening as `info` says); writes the bound
+/// port back for port 0. NULL on failure.
+///
+/// # Safety
+/// `context` is NULL or a live context; `info` NULL or valid for the
+/// context's life.
 #[no_mangle]
-pub extern "C" fn lws_create_vhost(
+pub unsafe extern "C" fn lws_create_vhost(
     context: *mut lws_context,
     info: *mut lws_context_creation_info,
 ) -> *mut lws_vhost {
-    not_yet!("lws_create_vhost", ptr::null_mut())
+    // SAFETY: per this function's contract.
+    let (Some(h), Some(info)) = (unsafe { handle::context(context) }, unsafe {
+        info.as_mut()
+    }) else {
+        return ptr::null_mut();
+    };
+    guard("lws_create_vhost", ptr::null_mut(), || {
+        // SAFETY: per this function's contract.
+        unsafe { super::context::create_vhost(&h.ctx, info) }
+            .map_or(ptr::null_mut(), |vh| handle::vhost_ptr(&vh))
+    })
 }
 
 #[no_mangle]
@@ -56,6 +131,7 @@ pub extern "C" fn lwsws_get_config_globals(
     config_strings: *mut *mut c_char,
     len: *mut c_int,
 ) -> c_int {
+    let _ = (info, d, config_strings, len);
     not_yet!("lwsws_get_config_globals", -1)
 }
 
@@ -67,22 +143,34 @@ pub extern "C" fn lwsws_get_config_vhosts(
     config_strings: *mut *mut c_char,
     len: *mut c_int,
 ) -> c_int {
+    let _ = (context, info, d, config_strings, len);
     not_yet!("lwsws_get_config_vhosts", -1)
 }
 
+/// Old name of lws_get_vhost.
+///
+/// # Safety
+/// `wsi` is NULL or a live connection.
 #[deprecated]
 #[no_mangle]
-pub extern "C" fn lws_vhost_get(wsi: *mut lws) -> *mut lws_vhost {
-    not_yet!("lws_vhost_get", ptr::null_mut())
+pub unsafe extern "C" fn lws_vhost_get(wsi: *mut lws) -> *mut lws_vhost {
+    // SAFETY: per this function's contract.
+    unsafe { lws_get_vhost(wsi) }
 }
 
+/// The vhost a connection belongs to.
+///
+/// # Safety
+/// `wsi` is NULL or a live connection.
 #[no_mangle]
-pub extern "C" fn lws_get_vhost(wsi: *mut lws) -> *mut lws_vhost {
-    not_yet!("lws_get_vhost", ptr::null_mut())
+pub unsafe extern "C" fn lws_get_vhost(wsi: *mut lws) -> *mut lws_vhost {
+    // SAFETY: per this function's contract.
+    unsafe { handle::conn(wsi) }.map_or(ptr::null_mut(), |c| handle::vhost_ptr(&c.vhost))
 }
 
 #[no_mangle]
 pub extern "C" fn lws_json_dump_vhost(vh: *const lws_vhost, buf: *mut c_char, len: c_int) -> c_int {
+    let _ = (vh, buf, len);
     not_yet!("lws_json_dump_vhost", -1)
 }
 
@@ -91,5 +179,6 @@ pub extern "C" fn lws_init_vhost_client_ssl(
     info: *const lws_context_creation_info,
     vhost: *mut lws_vhost,
 ) -> c_int {
+    let _ = (info, vhost);
     not_yet!("lws_init_vhost_client_ssl", -1)
 }

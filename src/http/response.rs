@@ -107,6 +107,15 @@ impl<'a> HeaderCursor<'a> {
         self.pos += bytes.len();
     }
 
+    /// Appends `bytes` verbatim (`lws_serve_http_file`'s `other_headers`).
+    pub fn add_raw(&mut self, bytes: &[u8]) -> Result<(), NoRoom> {
+        if self.room() < bytes.len() {
+            return Err(NoRoom);
+        }
+        self.put(bytes);
+        Ok(())
+    }
+
     /// `lws_add_http_header_by_name` with a NULL name: `value` CRLF.
     ///
     /// Fails unless more than `value.len() + 3` bytes are left (the

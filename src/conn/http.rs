@@ -1,0 +1,904 @@
+//! Server-side HTTP/1.x connections: accepting, reading request heads into a
+//! header table, the callback sequence of CONTRACT §3 (B, C, D), request
+//! bodies, writes and partial sends, files, keep-alive and pipelining, and
+//! the orderly close.
+
+use std::ffi::CString;
+use std::os::raw::c_void;
+use std::sync::Arc;
+
+use super::transport::{ReadOutcome, Stream};
+use super::{reason, Conn, Role};
+use crate::ffi::enums::lws_callback_reasons as R;
+use crate::ffi::enums::pending_timeout as T;
+use crate::http::headers::HeaderTable;
+use crate::http::request::{self, HeadError, Method};
+use crate::http::response::{self, HeaderCursor, NoRoom, StatusBlock};
+use crate::http::tokens;
+use crate::plat::epoll::{READABLE, WRITABLE};
+use crate::plat::sock;
+use crate::service::pt::CloseWhy;
+
+/// Body bytes expected from a POST/PUT/PATCH without Content-Length.
+const UNDECLARED_BODY: u64 = 100 * 1024 * 1024;
+/// How long buffered output may take to drain before a close.
+const FLUSH_BEFORE_CLOSE_SECS: i64 = 5;
+
+/// What the service loop should do with a connection after an event.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Close(CloseWhy),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// reading a request head
+    Head,
+    /// reading the declared body
+    Body,
+    /// the application is answering; further input waits (pipelining)
+    Responding,
+    /// write side shut after an orderly close: waiting for the peer's EOF
+    Linger,
+}
+
+/// A file being sent by lws_serve_http_file.
+pub struct FileSend {
+    pub fd: i32,
+    pub remaining: u64,
+    buf: Vec<u8>,
+}
+
+pub struct HttpConn {
+    pub stream: Stream,
+    /// input received but not consumed yet
+    pub rx: Vec<u8>,
+    /// output the socket has not taken yet
+    pub tx: Vec<u8>,
+    pub ah: Option<Box<HeaderTable>>,
+    pub phase: Phase,
+    pub keepalive: bool,
+    pub http11: bool,
+    pub body_remaining: u64,
+    pub file: Option<FileSend>,
+    /// a request was seen since the last completed transaction
+    pub in_transaction: bool,
+    /// the application closed while output was still buffered
+    pub close_after_flush: bool,
+}
+
+fn with_http<T>(conn: &Conn, f: impl FnOnce(&mut HttpConn) -> T) -> Option<T> {
+    let mut st = conn.state();
+    match &mut st.role {
+        Role::Http(h) => Some(f(h)),
+        _ => None,
+    }
+}
+
+fn ah_table(conn: &Arc<Conn>) -> Box<HeaderTable> {
+    let cfg = &conn.ctx.cfg;
+    Box::new(HeaderTable::new(
+        cfg.max_http_header_data,
+        cfg.token_limits.as_deref(),
+    ))
+}
+
+/// Makes an accepted (or adopted) socket a connection of the listener's
+/// vhost: FILTER_NETWORK_CONNECTION, WSI_CREATE, SERVER_NEW_CLIENT_INSTANTIATED,
+/// poll-set insert, header table (or the wait for one). `readbuf` holds bytes
+/// already read from the socket.
+pub fn adopt(via: &Arc<Conn>, stream: Stream, readbuf: &[u8]) -> Option<Arc<Conn>> {
+    let ctx = &via.ctx;
+    let fd = stream.fd();
+    if usize::try_from(fd).map_or(true, |f| f >= ctx.max_fds) {
+        lwsl_err!("fd {fd} beyond the process limit, refused");
+        return None;
+    }
+    let is_listener = matches!(via.state().role, Role::Listener(_));
+    if is_listener {
+        let r = via.callback_protocol(
+            0,
+            reason(R::LWS_CALLBACK_FILTER_NETWORK_CONNECTION),
+            std::ptr::null_mut(),
+            fd as isize as *mut c_void,
+            0,
+        );
+        if r != 0 {
+            return None;
+        }
+    }
+    if let Some((idle, probes, interval)) = via.vhost.tcp_keepalive {
+        if let Err(e) = sock::set_keepalive(fd, idle, probes, interval) {
+            lwsl_err!("TCP keepalive on fd {fd}: {e}");
+        }
+    }
+    let http = HttpConn {
+        stream,
+        rx: readbuf.to_vec(),
+        tx: Vec::new(),
+        ah: None,
+        phase: Phase::Head,
+        keepalive: false,
+        http11: false,
+        body_remaining: 0,
+        file: None,
+        in_transaction: false,
+        close_after_flush: false,
+    };
+    let conn = Conn::new(
+        ctx.clone(),
+        via.vhost.clone(),
+        via.tsi,
+        fd,
+        Role::Http(Box::new(http)),
+    );
+    conn.callback_p0(reason(R::LWS_CALLBACK_WSI_CREATE), std::ptr::null_mut(), 0);
+    let first = ctx.first_vhost()?;
+    let first_fake = Conn::fake(ctx, &first, 0);
+    let r = callback_as(
+        &conn,
+        &first_fake,
+        reason(R::LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED),
+    );
+    if r != 0 {
+        return None;
+    }
+    let pt = &ctx.pts[conn.tsi];
+    let got_ah = pt.acquire_ah(&conn);
+    if got_ah {
+        with_http(&conn, |h| h.ah = Some(ah_table(&conn)));
+    }
+    if let Err(e) = pt.insert(&conn, if got_ah { READABLE } else { 0 }) {
+        lwsl_err!("adding fd {fd} to the poll set: {e}");
+        if got_ah {
+            pt.release_ah();
+        }
+        return None;
+    }
+    conn.set_timeout(
+        reason_t(T::PENDING_TIMEOUT_ESTABLISH_WITH_SERVER),
+        i64::from(ctx.cfg.timeout_secs),
+    );
+    if !readbuf.is_empty() && got_ah {
+        pt.mark_pending(&conn);
+    }
+    Some(conn)
+}
+
+/// SERVER_NEW_CLIENT_INSTANTIATED goes to the first vhost's protocols[0] but
+/// names the new connection.
+fn callback_as(conn: &Arc<Conn>, first: &Arc<Conn>, r: u32) -> i32 {
+    match first.vhost.protocols.first() {
+        Some(p) => crate::ffi::callback::invoke(
+            p.callback,
+            conn.wsi(),
+            r,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        ),
+        None => 0,
+    }
+}
+
+const fn reason_t(t: T) -> u32 {
+    t as u32
+}
+
+/// The pool had no header table for `conn` when it needed one; now it has.
+pub fn ah_granted(conn: &Arc<Conn>) {
+    if conn.is_dead() {
+        conn.ctx.pts[conn.tsi].release_ah();
+        return;
+    }
+    with_http(conn, |h| h.ah = Some(ah_table(conn)));
+    conn.add_events(READABLE);
+    conn.ctx.pts[conn.tsi].mark_pending(conn);
+}
+
+/// POLLIN: read what the socket has, then process it.
+pub fn on_readable(conn: &Arc<Conn>, buf: &mut [u8]) -> Flow {
+    let outcome = {
+        let mut st = conn.state();
+        let Role::Http(h) = &mut st.role else {
+            return Flow::Continue;
+        };
+        match h.stream.read(buf) {
+            Ok(ReadOutcome::Data(n)) => {
+                if h.phase == Phase::Linger {
+                    ReadOutcome::WouldBlock
+                } else {
+                    h.rx.extend_from_slice(&buf[..n]);
+                    ReadOutcome::Data(n)
+                }
+            }
+            Ok(other) => other,
+            Err(_) => return Flow::Close(CloseWhy::Hangup),
+        }
+    };
+    match outcome {
+        ReadOutcome::Eof => Flow::Close(CloseWhy::PeerEof),
+        ReadOutcome::WouldBlock => Flow::Continue,
+        ReadOutcome::Data(_) => process(conn),
+    }
+}
+
+/// Consumes buffered input as far as the connection's phase allows.
+pub fn process(conn: &Arc<Conn>) -> Flow {
+    loop {
+        let Some(phase) = with_http(conn, |h| h.phase) else {
+            return Flow::Continue;
+        };
+        let step = match phase {
+            Phase::Head => read_head(conn),
+            Phase::Body => deliver_body(conn),
+            Phase::Responding | Phase::Linger => return Flow::Continue,
+        };
+        match step {
+            Step::Again => continue,
+            Step::Wait => return Flow::Continue,
+            Step::Done(flow) => return flow,
+        }
+    }
+}
+
+enum Step {
+    Again,
+    Wait,
+    Done(Flow),
+}
+
+fn read_head(conn: &Arc<Conn>) -> Step {
+    let parsed = {
+        let mut st = conn.state();
+        let Role::Http(h) = &mut st.role else {
+            return Step::Wait;
+        };
+        if h.rx.is_empty() {
+            return Step::Wait;
+        }
+        let Some(ah) = h.ah.as_mut() else {
+            drop(st);
+            // idle keep-alive connection: wait for a table with POLLIN off
+            if conn.ctx.pts[conn.tsi].acquire_ah(conn) {
+                with_http(conn, |h| h.ah = Some(ah_table(conn)));
+                return Step::Again;
+            }
+            conn.remove_events(READABLE);
+            return Step::Wait;
+        };
+        match request::parse_head(&h.rx, ah) {
+            Ok(Some(n)) => {
+                h.rx.drain(..n);
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
+            Err(e) => Err(e),
+        }
+    };
+    match parsed {
+        Ok(false) => Step::Wait,
+        Ok(true) => match start_request(conn) {
+            Flow::Continue => Step::Again,
+            close => Step::Done(close),
+        },
+        Err(HeadError::Forbidden) => {
+            with_http(conn, |h| h.http11 = true);
+            return_status(conn, 403, b"");
+            Step::Done(Flow::Close(CloseWhy::App))
+        }
+        Err(e) => {
+            lwsl_err!("closing on a bad request head: {e:?}");
+            Step::Done(Flow::Close(CloseWhy::Error))
+        }
+    }
+}
+
+/// A complete request head: the HTTP sequence of CONTRACT §3 B/D.
+fn start_request(conn: &Arc<Conn>) -> Flow {
+    let ctx = &conn.ctx;
+    let Some((uri, body)) = with_http(conn, |h| {
+        h.in_transaction = true;
+        let ah = h.ah.as_ref()?;
+        h.http11 = request::is_http11(ah);
+        let connection = header_value(ah, tokens::WSI_TOKEN_CONNECTION);
+        h.keepalive = if h.http11 {
+            !connection.eq_ignore_ascii_case(b"close")
+        } else {
+            connection.eq_ignore_ascii_case(b"keep-alive")
+        };
+        let method = request::method(ah)?;
+        let declared =
+            std::str::from_utf8(&header_value(ah, tokens::WSI_TOKEN_HTTP_CONTENT_LENGTH))
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok());
+        let body = match (declared, method) {
+            (Some(n), _) => n,
+            (None, Method::Post | Method::Put | Method::Patch)
+                if !ah.is_present(tokens::WSI_TOKEN_HTTP_CONTENT_LENGTH) =>
+            {
+                UNDECLARED_BODY
+            }
+            (None, _) => 0,
+        };
+        let uri = request::uri(ah)
+            .map(<[u8]>::to_vec)
+            .unwrap_or_else(|| b"/".to_vec());
+        Some((uri, body))
+    })
+    .flatten() else {
+        return Flow::Close(CloseWhy::Error);
+    };
+    conn.set_timeout(0, 0);
+    if conn.state().user.is_none() {
+        let size = conn
+            .vhost
+            .protocols
+            .first()
+            .map_or(0, |p| p.per_session_data_size);
+        let mut st = conn.state();
+        st.protocol = 0;
+        st.user = (size > 0).then(|| crate::service::vhost::zeroed(size));
+    }
+    let uri_c = CString::new(uri).unwrap_or_default();
+    let (uri_ptr, uri_len) = (uri_c.as_ptr() as *mut c_void, uri_c.as_bytes().len());
+    let user = conn.user_ptr();
+    if conn.callback_protocol(
+        0,
+        reason(R::LWS_CALLBACK_FILTER_HTTP_CONNECTION),
+        user,
+        uri_ptr,
+        uri_len,
+    ) != 0
+    {
+        return Flow::Close(CloseWhy::App);
+    }
+    conn.set_timeout(
+        reason_t(T::PENDING_TIMEOUT_HTTP_CONTENT),
+        i64::from(ctx.cfg.timeout_secs),
+    );
+    if conn.rebind(0) != 0 {
+        return Flow::Close(CloseWhy::App);
+    }
+    with_http(conn, |h| {
+        h.body_remaining = body;
+        h.phase = if body > 0 {
+            Phase::Body
+        } else {
+            Phase::Responding
+        };
+    });
+    if conn.callback(reason(R::LWS_CALLBACK_HTTP), uri_ptr, uri_len) != 0 {
+        return Flow::Close(CloseWhy::App);
+    }
+    Flow::Continue
+}
+
+fn header_value(ah: &HeaderTable, token: usize) -> Vec<u8> {
+    let mut v = Vec::new();
+    let mut i = 0;
+    while let Some(f) = ah.fragment(token, i) {
+        v.extend_from_slice(f);
+        i += 1;
+    }
+    v
+}
+
+/// HTTP_BODY for what has arrived of the declared body, then
+/// HTTP_BODY_COMPLETION when all of it has.
+fn deliver_body(conn: &Arc<Conn>) -> Step {
+    let chunk_max = conn.ctx.cfg.pt_serv_buf_size.max(1);
+    let Some((mut chunk, done)) = with_http(conn, |h| {
+        let n =
+            h.rx.len()
+                .min(chunk_max)
+                .min(usize::try_from(h.body_remaining).unwrap_or(usize::MAX));
+        let chunk: Vec<u8> = h.rx.drain(..n).collect();
+        h.body_remaining -= n as u64;
+        let done = h.body_remaining == 0;
+        if done {
+            h.phase = Phase::Responding;
+        }
+        (chunk, done)
+    }) else {
+        return Step::Wait;
+    };
+    if !chunk.is_empty() {
+        let len = chunk.len();
+        chunk.push(0);
+        if conn.callback(
+            reason(R::LWS_CALLBACK_HTTP_BODY),
+            chunk.as_mut_ptr().cast(),
+            len,
+        ) != 0
+        {
+            return Step::Done(Flow::Close(CloseWhy::App));
+        }
+        if !done {
+            conn.set_timeout(
+                reason_t(T::PENDING_TIMEOUT_HTTP_CONTENT),
+                i64::from(conn.ctx.cfg.timeout_secs),
+            );
+        }
+    }
+    if done {
+        conn.set_timeout(0, 0);
+        if conn.callback(
+            reason(R::LWS_CALLBACK_HTTP_BODY_COMPLETION),
+            std::ptr::null_mut(),
+            0,
+        ) != 0
+        {
+            return Step::Done(Flow::Close(CloseWhy::App));
+        }
+        return Step::Again;
+    }
+    if chunk.is_empty() {
+        Step::Wait
+    } else {
+        Step::Again
+    }
+}
+
+/// `lws_write` in an HTTP mode: what the socket refuses is kept and sent
+/// before anything else; a write while output is still buffered fails.
+pub fn write(conn: &Arc<Conn>, data: &[u8]) -> i32 {
+    let outcome = with_http(conn, |h| {
+        if !h.tx.is_empty() {
+            return Err("write while a previous write is still buffered");
+        }
+        let n = h.stream.write(data).map_err(|_| "socket write failed")?;
+        if n < data.len() {
+            h.tx.extend_from_slice(&data[n..]);
+            return Ok(true);
+        }
+        Ok(false)
+    });
+    match outcome {
+        Some(Ok(buffered)) => {
+            if buffered {
+                conn.add_events(WRITABLE);
+            }
+            i32::try_from(data.len()).unwrap_or(i32::MAX)
+        }
+        Some(Err(why)) => {
+            lwsl_err!("lws_write: {why}");
+            -1
+        }
+        None => -1,
+    }
+}
+
+/// Sends buffered output; true once nothing is left.
+fn flush(conn: &Arc<Conn>) -> Result<bool, ()> {
+    with_http(conn, |h| {
+        while !h.tx.is_empty() {
+            match h.stream.write(&h.tx) {
+                Ok(0) => return Ok(false),
+                Ok(n) => {
+                    h.tx.drain(..n);
+                }
+                Err(_) => return Err(()),
+            }
+        }
+        Ok(true)
+    })
+    .unwrap_or(Err(()))
+}
+
+/// POLLOUT: buffered output first, then the file being served, then the
+/// application's HTTP_WRITEABLE.
+pub fn on_writable(conn: &Arc<Conn>) -> Flow {
+    let was_buffered = with_http(conn, |h| !h.tx.is_empty()).unwrap_or(false);
+    match flush(conn) {
+        Err(()) => return Flow::Close(CloseWhy::Hangup),
+        Ok(false) => return Flow::Continue,
+        Ok(true) => {}
+    }
+    let (closing, serving) =
+        with_http(conn, |h| (h.close_after_flush, h.file.is_some())).unwrap_or((false, false));
+    if closing {
+        return Flow::Close(CloseWhy::App);
+    }
+    if serving {
+        return send_file_chunk(conn);
+    }
+    let requested = std::mem::replace(&mut conn.state().writable_requested, false);
+    conn.remove_events(WRITABLE);
+    if (requested || was_buffered)
+        && conn.callback(
+            reason(R::LWS_CALLBACK_HTTP_WRITEABLE),
+            std::ptr::null_mut(),
+            0,
+        ) < 0
+    {
+        return Flow::Close(CloseWhy::App);
+    }
+    Flow::Continue
+}
+
+/// `lws_callback_on_writable`: 1, or 0 for a connection that is closing.
+pub fn request_writable(conn: &Arc<Conn>) -> i32 {
+    if conn.is_dead() || with_http(conn, |h| h.phase == Phase::Linger).unwrap_or(true) {
+        return 0;
+    }
+    conn.state().writable_requested = true;
+    conn.add_events(WRITABLE);
+    1
+}
+
+/// `lws_http_transaction_completed`: 1 if the connection must close, else
+/// ready for the next request (fresh user data, keep-alive idle timeout).
+pub fn transaction_completed(conn: &Arc<Conn>) -> i32 {
+    let Some((keepalive, pipelined)) = with_http(conn, |h| (h.keepalive, !h.rx.is_empty())) else {
+        return 1;
+    };
+    if !keepalive {
+        return 1;
+    }
+    conn.rebind(0);
+    let release = with_http(conn, |h| {
+        h.phase = Phase::Head;
+        h.body_remaining = 0;
+        h.in_transaction = false;
+        if pipelined {
+            if let Some(ah) = h.ah.as_mut() {
+                ah.reset();
+            }
+            false
+        } else {
+            h.ah.take().is_some()
+        }
+    })
+    .unwrap_or(false);
+    let pt = &conn.ctx.pts[conn.tsi];
+    if release {
+        pt.release_ah();
+    }
+    conn.set_timeout(
+        reason_t(T::PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE),
+        i64::from(conn.vhost.keepalive_timeout),
+    );
+    if pipelined {
+        pt.mark_pending(conn);
+    }
+    0
+}
+
+/// `lws_serve_http_file`: 1 when the whole file went out inside the call
+/// (HTTP_FILE_COMPLETION already issued; the caller completes the
+/// transaction), 0 while it continues on POLLOUT, -1 if it cannot be opened
+/// or the head does not fit.
+pub fn serve_file(
+    conn: &Arc<Conn>,
+    path: &std::ffi::CStr,
+    content_type: &[u8],
+    other: &[u8],
+) -> i32 {
+    let Some(file) = conn.ctx.files.open(Arc::as_ptr(conn) as usize, path) else {
+        return -1;
+    };
+    let keepalive = with_http(conn, |h| h.keepalive).unwrap_or(false);
+    let head = build_head(conn, |c, block| {
+        c.add_status(block, 200)?;
+        if !content_type.is_empty() {
+            c.add_by_name(b"content-type:", content_type)?;
+        }
+        c.add_content_length(file.len)?;
+        c.add_by_name(b"cache-control:", b"no-store")?;
+        if keepalive {
+            c.add_by_name(b"connection:", b"keep-alive")?;
+        }
+        c.add_raw(other)?;
+        c.finalize()
+    });
+    let sent = head.map(|head| write(conn, &head));
+    if !matches!(sent, Some(n) if n >= 0) {
+        conn.ctx.files.close(Arc::as_ptr(conn) as usize, file.fd);
+        return -1;
+    }
+    let buf = vec![0; conn.ctx.cfg.pt_serv_buf_size.max(4096)];
+    with_http(conn, |h| {
+        h.file = Some(FileSend {
+            fd: file.fd,
+            remaining: file.len,
+            buf,
+        })
+    });
+    conn.set_timeout(
+        reason_t(T::PENDING_TIMEOUT_HTTP_CONTENT),
+        i64::from(conn.ctx.cfg.timeout_secs),
+    );
+    if with_http(conn, |h| !h.tx.is_empty()).unwrap_or(true) {
+        conn.add_events(WRITABLE);
+        return 0;
+    }
+    match send_file_chunk_inner(conn) {
+        FileStep::More => {
+            conn.add_events(WRITABLE);
+            0
+        }
+        FileStep::Done => {
+            if conn.callback(
+                reason(R::LWS_CALLBACK_HTTP_FILE_COMPLETION),
+                std::ptr::null_mut(),
+                0,
+            ) < 0
+            {
+                return -1;
+            }
+            1
+        }
+        FileStep::Failed => -1,
+    }
+}
+
+enum FileStep {
+    More,
+    Done,
+    Failed,
+}
+
+/// Reads and sends file chunks while the socket takes them.
+fn send_file_chunk_inner(conn: &Arc<Conn>) -> FileStep {
+    let ctx = &conn.ctx;
+    let wsi = Arc::as_ptr(conn) as usize;
+    loop {
+        let Some(mut file) = with_http(conn, |h| h.file.take()).flatten() else {
+            return FileStep::Done;
+        };
+        if file.remaining == 0 {
+            ctx.files.close(wsi, file.fd);
+            return FileStep::Done;
+        }
+        let want = file
+            .buf
+            .len()
+            .min(usize::try_from(file.remaining).unwrap_or(usize::MAX));
+        let got = match ctx.files.read(wsi, file.fd, &mut file.buf[..want]) {
+            Some(n) if n > 0 => n,
+            _ => {
+                ctx.files.close(wsi, file.fd);
+                return FileStep::Failed;
+            }
+        };
+        file.remaining -= got as u64;
+        let sent = with_http(conn, |h| {
+            let n = h.stream.write(&file.buf[..got])?;
+            h.tx.extend_from_slice(&file.buf[n..got]);
+            Ok::<bool, std::io::Error>(h.tx.is_empty())
+        });
+        let finished = file.remaining == 0;
+        if finished {
+            ctx.files.close(wsi, file.fd);
+        } else {
+            with_http(conn, |h| h.file = Some(file));
+        }
+        match sent {
+            Some(Ok(true)) if finished => return FileStep::Done,
+            Some(Ok(true)) => {}
+            Some(Ok(false)) if finished => {
+                // the tail is buffered; completion comes when it drains
+                with_http(conn, |h| {
+                    h.file = Some(FileSend {
+                        fd: -1,
+                        remaining: 0,
+                        buf: Vec::new(),
+                    })
+                });
+                return FileStep::More;
+            }
+            Some(Ok(false)) => return FileStep::More,
+            _ => return FileStep::Failed,
+        }
+    }
+}
+
+/// POLLOUT while serving a file: more of it, or completion, after which lws
+/// completes the transaction itself.
+fn send_file_chunk(conn: &Arc<Conn>) -> Flow {
+    let done_already = with_http(conn, |h| {
+        h.file
+            .as_ref()
+            .is_some_and(|f| f.remaining == 0 && f.fd < 0)
+    })
+    .unwrap_or(false);
+    let step = if done_already {
+        with_http(conn, |h| h.file = None);
+        FileStep::Done
+    } else {
+        send_file_chunk_inner(conn)
+    };
+    match step {
+        FileStep::More => {
+            conn.set_timeout(
+                reason_t(T::PENDING_TIMEOUT_HTTP_CONTENT),
+                i64::from(conn.ctx.cfg.timeout_secs),
+            );
+            Flow::Continue
+        }
+        FileStep::Failed => Flow::Close(CloseWhy::Error),
+        FileStep::Done => {
+            conn.remove_events(WRITABLE);
+            if conn.callback(
+                reason(R::LWS_CALLBACK_HTTP_FILE_COMPLETION),
+                std::ptr::null_mut(),
+                0,
+            ) < 0
+            {
+                return Flow::Close(CloseWhy::App);
+            }
+            if transaction_completed(conn) != 0 {
+                return Flow::Close(CloseWhy::App);
+            }
+            Flow::Continue
+        }
+    }
+}
+
+/// Runs `f` with the connection's status-block settings (HTTP version,
+/// vhost headers, server string, STS), as `lws_add_http_header_status` and
+/// every head lws builds itself need them.
+pub fn with_status_block<T>(conn: &Arc<Conn>, f: impl FnOnce(&StatusBlock) -> T) -> T {
+    let http11 = with_http(conn, |h| h.http11).unwrap_or(true);
+    let headers: Vec<(&[u8], &[u8])> = conn
+        .vhost
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_slice(), v.as_slice()))
+        .collect();
+    let block = StatusBlock {
+        http11,
+        headers: &headers,
+        server: &conn.ctx.cfg.server_string,
+        sts: crate::service::context::has_option(
+            conn.vhost.options,
+            crate::ffi::enums::lws_context_options::LWS_SERVER_OPTION_STS,
+        ),
+    };
+    f(&block)
+}
+
+/// A response head of at most `pt_serv_buf_size` bytes written by `f`
+/// (None if it does not fit, as lws builds heads in that buffer).
+fn build_head(
+    conn: &Arc<Conn>,
+    f: impl FnOnce(&mut HeaderCursor, &StatusBlock) -> Result<(), NoRoom>,
+) -> Option<Vec<u8>> {
+    let mut buf = vec![0; conn.ctx.cfg.pt_serv_buf_size.max(512)];
+    let n = with_status_block(conn, |block| {
+        let mut c = HeaderCursor::new(&mut buf);
+        f(&mut c, block).ok().map(|()| c.pos())
+    })?;
+    buf.truncate(n);
+    Some(buf)
+}
+
+/// `lws_return_http_status`: a small HTML page with the code; returns the
+/// original's non-zero "success".
+pub fn return_status(conn: &Arc<Conn>, code: u32, html: &[u8]) -> i32 {
+    let body = response::status_page(code, html);
+    let Some(mut head) = build_head(conn, |c, block| {
+        c.add_status_page_head(block, code, body.len())
+    }) else {
+        return -1;
+    };
+    head.extend_from_slice(&body);
+    if write(conn, &head) < 0 {
+        return -1;
+    }
+    1
+}
+
+/// `lws_http_redirect`: writes the redirect head; bytes written or -1.
+pub fn redirect(conn: &Arc<Conn>, code: u32, location: &[u8]) -> i32 {
+    match build_head(conn, |c, block| c.add_redirect(block, code, location)) {
+        Some(head) => write(conn, &head),
+        None => -1,
+    }
+}
+
+/// The orderly close of an application-closed connection: buffered output
+/// drains first (up to 5 s), then the write side is shut and the peer's EOF
+/// awaited (up to `timeout_secs`). True while that is in progress.
+pub fn linger(conn: &Arc<Conn>, why: CloseWhy) -> bool {
+    if why != CloseWhy::App {
+        return false;
+    }
+    let Some((phase, buffered)) = with_http(conn, |h| (h.phase, !h.tx.is_empty())) else {
+        return false;
+    };
+    if phase == Phase::Linger {
+        return false;
+    }
+    if buffered {
+        let first = with_http(conn, |h| !std::mem::replace(&mut h.close_after_flush, true))
+            .unwrap_or(false);
+        if first {
+            conn.set_timeout(
+                reason_t(T::PENDING_FLUSH_STORED_SEND_BEFORE_CLOSE),
+                FLUSH_BEFORE_CLOSE_SECS,
+            );
+            conn.add_events(WRITABLE);
+            return true;
+        }
+    }
+    with_http(conn, |h| {
+        h.phase = Phase::Linger;
+        h.rx.clear();
+    });
+    sock::shutdown_write(conn.fd);
+    conn.state().writable_requested = false;
+    conn.set_events(READABLE);
+    conn.set_timeout(
+        reason_t(T::PENDING_TIMEOUT_SHUTDOWN_FLUSH),
+        i64::from(conn.ctx.cfg.timeout_secs),
+    );
+    true
+}
+
+/// Which final callbacks a closing HTTP connection gets (CONTRACT §3 B).
+#[derive(Default)]
+pub struct Finals {
+    /// HTTP_DROP_PROTOCOL and CLOSED_HTTP before leaving the poll set
+    pub drop_and_closed_first: bool,
+    /// CLOSED_HTTP after leaving the poll set
+    pub closed_after_del: bool,
+}
+
+pub fn finals(conn: &Arc<Conn>, why: CloseWhy) -> Finals {
+    let Some((in_transaction, lingering)) =
+        with_http(conn, |h| (h.in_transaction, h.phase == Phase::Linger))
+    else {
+        return Finals::default();
+    };
+    let idle_timeout = why == CloseWhy::Timeout(reason_t(T::PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE));
+    if idle_timeout {
+        return Finals::default();
+    }
+    if !in_transaction && !lingering && why != CloseWhy::Destroy {
+        return Finals {
+            drop_and_closed_first: true,
+            closed_after_del: false,
+        };
+    }
+    Finals {
+        drop_and_closed_first: false,
+        closed_after_del: true,
+    }
+}
+
+/// Releases what a closed connection holds; true if it held a header table.
+pub fn teardown(conn: &Arc<Conn>) -> bool {
+    let wsi = Arc::as_ptr(conn) as usize;
+    let (had_ah, file) =
+        with_http(conn, |h| (h.ah.take().is_some(), h.file.take())).unwrap_or((false, None));
+    if let Some(f) = file.filter(|f| f.fd >= 0) {
+        conn.ctx.files.close(wsi, f.fd);
+    }
+    had_ah
+}
+
+/// Output is waiting for the socket.
+pub fn buffered(conn: &Arc<Conn>) -> bool {
+    with_http(conn, |h| !h.tx.is_empty()).unwrap_or(false)
+}
+
+/// `lws_send_pipe_choked`: output is buffered or the socket is full.
+pub fn choked(conn: &Arc<Conn>) -> bool {
+    buffered(conn) || !sock::writable_now(conn.fd)
+}
+
+/// `lws_serve_http_file_fragment`: one step of the file being served; 1
+/// when it is complete, 0 to continue, -1 on error.
+pub fn file_fragment(conn: &Arc<Conn>) -> i32 {
+    if !with_http(conn, |h| h.file.is_some()).unwrap_or(false) {
+        return 1;
+    }
+    match send_file_chunk_inner(conn) {
+        FileStep::More => 0,
+        FileStep::Done => 1,
+        FileStep::Failed => -1,
+    }
+}

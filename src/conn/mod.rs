@@ -1,0 +1,220 @@
+//! One connection, the `struct lws` C sees ("wsi"): listeners, fake
+//! connections for context-level callbacks, and server HTTP connections.
+//!
+//! A `Conn` lives in an `Arc` whose address is the `struct lws *` handed to C.
+//! Its table slot and, after closing, its pt's graveyard keep it alive until
+//! the service loop's next safe point, so C never sees a dangling pointer.
+
+pub mod http;
+pub mod transport;
+
+use std::os::fd::RawFd;
+use std::os::raw::c_void;
+use std::sync::Arc;
+
+use crate::ffi::callback;
+use crate::ffi::enums::lws_callback_reasons as R;
+use crate::plat::sock::Listener;
+use crate::service::confined::{Borrow, Confined};
+use crate::service::context::Context;
+use crate::service::vhost::{c_addr, zeroed, CBytes, Vhost};
+
+use http::HttpConn;
+
+pub const fn reason(r: R) -> u32 {
+    r as u32
+}
+
+pub enum Role {
+    /// stands in for a connection in context-level callbacks (PROTOCOL_INIT...)
+    Fake,
+    Listener(Listener),
+    Http(Box<HttpConn>),
+}
+
+/// A pending `lws_set_timeout`.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeout {
+    pub reason: u32,
+    /// fires when the clock (whole seconds) passes this
+    pub deadline: u64,
+}
+
+pub struct ConnState {
+    pub role: Role,
+    /// index of the bound protocol in the vhost's list
+    pub protocol: usize,
+    /// per-session data for the bound protocol
+    pub user: Option<CBytes>,
+    /// the epoll interest currently registered
+    pub events: u32,
+    pub in_table: bool,
+    pub writable_requested: bool,
+    pub timeout: Option<Timeout>,
+    /// closed: callbacks done, waiting to be freed
+    pub dead: bool,
+}
+
+pub struct Conn {
+    pub ctx: Arc<Context>,
+    pub vhost: Arc<Vhost>,
+    /// service thread index
+    pub tsi: usize,
+    /// the socket, -1 for fake connections
+    pub fd: RawFd,
+    state: Confined<ConnState>,
+}
+
+impl Conn {
+    pub fn new(
+        ctx: Arc<Context>,
+        vhost: Arc<Vhost>,
+        tsi: usize,
+        fd: RawFd,
+        role: Role,
+    ) -> Arc<Conn> {
+        Arc::new(Conn {
+            ctx,
+            vhost,
+            tsi,
+            fd,
+            state: Confined::new(ConnState {
+                role,
+                protocol: 0,
+                user: None,
+                events: 0,
+                in_table: false,
+                writable_requested: false,
+                timeout: None,
+                dead: false,
+            }),
+        })
+    }
+
+    /// A fake connection bound to `protocol` of `vhost`.
+    pub fn fake(ctx: &Arc<Context>, vhost: &Arc<Vhost>, protocol: usize) -> Arc<Conn> {
+        let c = Conn::new(ctx.clone(), vhost.clone(), 0, -1, Role::Fake);
+        c.state().protocol = protocol;
+        c
+    }
+
+    pub fn state(&self) -> Borrow<'_, ConnState> {
+        self.state.borrow()
+    }
+
+    /// The `struct lws *` C knows this connection by.
+    pub fn wsi(self: &Arc<Self>) -> *const c_void {
+        Arc::as_ptr(self).cast()
+    }
+
+    pub fn user_ptr(&self) -> *mut c_void {
+        self.state()
+            .user
+            .as_ref()
+            .map_or(std::ptr::null_mut(), |u| c_addr(u) as *mut c_void)
+    }
+
+    /// Calls the bound protocol's callback with this connection's user data.
+    pub fn callback(self: &Arc<Self>, r: u32, input: *mut c_void, len: usize) -> i32 {
+        let (proto, user) = {
+            let st = self.state();
+            (st.protocol, st.user.as_ref().map_or(0, c_addr))
+        };
+        self.callback_protocol(proto, r, user as *mut c_void, input, len)
+    }
+
+    /// Calls protocol `index` of the vhost on this connection's behalf.
+    pub fn callback_protocol(
+        self: &Arc<Self>,
+        index: usize,
+        r: u32,
+        user: *mut c_void,
+        input: *mut c_void,
+        len: usize,
+    ) -> i32 {
+        match self.vhost.protocols.get(index) {
+            Some(p) => callback::invoke(p.callback, self.wsi(), r, user, input, len),
+            None => 0,
+        }
+    }
+
+    /// Calls `protocols[0]` with this connection's user data, as lws does for
+    /// connection-level events (WSI_DESTROY, CLOSED_HTTP, poll changes).
+    pub fn callback_p0(self: &Arc<Self>, r: u32, input: *mut c_void, len: usize) -> i32 {
+        let user = self.user_ptr();
+        self.callback_protocol(0, r, user, input, len)
+    }
+
+    /// Replaces the user data with a zeroed block for `protocol`, bracketed
+    /// by HTTP_DROP_PROTOCOL / HTTP_BIND_PROTOCOL as the contract orders.
+    pub fn rebind(self: &Arc<Self>, protocol: usize) -> i32 {
+        if self.state().user.is_some() {
+            self.callback(
+                reason(R::LWS_CALLBACK_HTTP_DROP_PROTOCOL),
+                std::ptr::null_mut(),
+                0,
+            );
+        }
+        let size = self
+            .vhost
+            .protocols
+            .get(protocol)
+            .map_or(0, |p| p.per_session_data_size);
+        {
+            let mut st = self.state();
+            st.protocol = protocol;
+            st.user = (size > 0).then(|| zeroed(size));
+        }
+        self.callback(
+            reason(R::LWS_CALLBACK_HTTP_BIND_PROTOCOL),
+            std::ptr::null_mut(),
+            0,
+        )
+    }
+
+    /// Sets the epoll interest, telling an external poll loop through the
+    /// CHANGE_MODE_POLL_FD trio (sent even when unchanged, as lws does).
+    pub fn set_events(self: &Arc<Self>, events: u32) {
+        let prev = {
+            let mut st = self.state();
+            if !st.in_table || st.dead {
+                return;
+            }
+            std::mem::replace(&mut st.events, events)
+        };
+        if prev != events {
+            self.ctx.pts[self.tsi].modify(self.fd, events);
+        }
+        callback::poll_change(self, self.fd, events, prev);
+    }
+
+    pub fn add_events(self: &Arc<Self>, bits: u32) {
+        let cur = self.state().events;
+        if cur & bits != bits {
+            self.set_events(cur | bits);
+        }
+    }
+
+    pub fn remove_events(self: &Arc<Self>, bits: u32) {
+        let cur = self.state().events;
+        if cur & bits != 0 {
+            self.set_events(cur & !bits);
+        }
+    }
+
+    pub fn set_timeout(&self, r: u32, secs: i64) {
+        let mut st = self.state();
+        st.timeout = (r != 0).then(|| Timeout {
+            reason: r,
+            deadline: crate::service::now_secs().saturating_add(secs.max(0) as u64),
+        });
+    }
+
+    pub fn protocol_index(&self) -> usize {
+        self.state().protocol
+    }
+
+    pub fn is_dead(&self) -> bool {
+        self.state().dead
+    }
+}

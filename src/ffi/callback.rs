@@ -1,0 +1,91 @@
+//! Calling the application: protocol callbacks and file operations.
+//!
+//! The core hands over addresses (connections, user data, buffers) as raw
+//! pointers; only here are the application's function pointers called.
+
+use std::os::raw::{c_int, c_void};
+
+use super::enums::CallbackReason;
+use super::types::lws;
+
+/// The type of `struct lws_protocols.callback`.
+pub(crate) type ProtocolCallback =
+    unsafe extern "C" fn(*mut lws, CallbackReason, *mut c_void, *mut c_void, usize) -> c_int;
+
+/// Calls a protocol callback; a panic unwinding out of it (a Rust callback
+/// behind the C ABI) counts as -1.
+pub(crate) fn invoke(
+    callback: ProtocolCallback,
+    wsi: *const c_void,
+    reason: u32,
+    user: *mut c_void,
+    input: *mut c_void,
+    len: usize,
+) -> i32 {
+    super::guard("protocol callback", -1, || {
+        // SAFETY: the application registered this callback for exactly these
+        // arguments; wsi and user stay valid for the call.
+        unsafe {
+            callback(
+                wsi.cast_mut().cast(),
+                CallbackReason(reason),
+                user,
+                input,
+                len,
+            )
+        }
+    })
+}
+
+/// How a connection's socket entered, left or changed in the poll set, for
+/// applications running their own poll loop.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PollOp {
+    Add,
+    Delete,
+    Change,
+}
+
+/// Tells `protocols[0]` about a poll-set change: LOCK_POLL, then
+/// ADD_POLL_FD / DEL_POLL_FD / CHANGE_MODE_POLL_FD, then UNLOCK_POLL, each with
+/// a `struct lws_pollargs *` (len 1 for insert/delete, 0 for a change).
+pub(crate) fn poll_event(
+    conn: &std::sync::Arc<crate::conn::Conn>,
+    op: PollOp,
+    fd: i32,
+    events: u32,
+    prev: u32,
+) {
+    use super::enums::lws_callback_reasons as R;
+    let mut args = super::types::lws_pollargs {
+        fd,
+        events: if op == PollOp::Delete {
+            0
+        } else {
+            events as c_int
+        },
+        prev_events: if op == PollOp::Change {
+            prev as c_int
+        } else {
+            0
+        },
+    };
+    let (what, lock_len) = match op {
+        PollOp::Add => (R::LWS_CALLBACK_ADD_POLL_FD, 1),
+        PollOp::Delete => (R::LWS_CALLBACK_DEL_POLL_FD, 1),
+        PollOp::Change => (R::LWS_CALLBACK_CHANGE_MODE_POLL_FD, 0),
+    };
+    let ptr = (&mut args as *mut super::types::lws_pollargs).cast::<c_void>();
+    conn.callback_p0(R::LWS_CALLBACK_LOCK_POLL as u32, ptr, lock_len);
+    conn.callback_p0(what as u32, ptr, 0);
+    conn.callback_p0(R::LWS_CALLBACK_UNLOCK_POLL as u32, ptr, lock_len);
+}
+
+pub(crate) fn poll_change(
+    conn: &std::sync::Arc<crate::conn::Conn>,
+    fd: i32,
+    events: u32,
+    prev: u32,
+) {
+    poll_event(conn, PollOp::Change, fd, events, prev)
+}

@@ -1,0 +1,473 @@
+//! One service thread's state ("pt"): its poll set and waker, the fd-indexed
+//! connection table, the header-table pool, and the service loop.
+
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::RawFd;
+use std::sync::Arc;
+
+use super::confined::Confined;
+use super::context::{Context, ContextConfig};
+use super::vhost::CBytes;
+use crate::conn::http::{self, Flow};
+use crate::conn::{reason, Conn, Role};
+use crate::ffi::callback::{self, PollOp};
+use crate::ffi::enums::lws_callback_reasons as R;
+use crate::plat::epoll::{Events, Poller, Ready, Waker, HANGUP, READABLE, WRITABLE};
+
+/// Why a connection is being closed; decides which final callbacks it gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseWhy {
+    /// the peer closed (EOF)
+    PeerEof,
+    /// socket error or hang-up
+    Hangup,
+    /// a `lws_set_timeout` deadline passed
+    Timeout(u32),
+    /// the application asked (non-zero callback return)
+    App,
+    /// a protocol error
+    Error,
+    /// lws_context_destroy
+    Destroy,
+}
+
+pub struct PtState {
+    conns: Vec<Option<Arc<Conn>>>,
+    count: usize,
+    /// closed connections, freed at the next safe point
+    graveyard: Vec<Arc<Conn>>,
+    /// replaced per-session data, freed at the next safe point
+    retired: Vec<CBytes>,
+    /// connections with buffered input to process without waiting for POLLIN
+    pending: Vec<Arc<Conn>>,
+    ah_free: usize,
+    ah_waiters: VecDeque<Arc<Conn>>,
+    last_scan: u64,
+    asked_thread_id: bool,
+    serv_buf: Vec<u8>,
+    events: Option<Events>,
+}
+
+pub struct Pt {
+    pub tsi: usize,
+    poller: Poller,
+    waker: Waker,
+    pub state: Confined<PtState>,
+}
+
+impl Pt {
+    pub fn new(tsi: usize, cfg: &ContextConfig) -> io::Result<Pt> {
+        let poller = Poller::new()?;
+        let waker = Waker::new()?;
+        poller.add(waker.fd(), READABLE)?;
+        Ok(Pt {
+            tsi,
+            poller,
+            waker,
+            state: Confined::new(PtState {
+                conns: Vec::new(),
+                count: 0,
+                graveyard: Vec::new(),
+                retired: Vec::new(),
+                pending: Vec::new(),
+                ah_free: cfg.max_http_header_pool,
+                ah_waiters: VecDeque::new(),
+                last_scan: 0,
+                asked_thread_id: false,
+                serv_buf: vec![0; cfg.pt_serv_buf_size],
+                events: Some(Events::with_capacity(256)),
+            }),
+        })
+    }
+
+    pub fn wake(&self) {
+        self.waker.wake();
+    }
+
+    pub fn lookup(&self, fd: RawFd) -> Option<Arc<Conn>> {
+        let st = self.state.borrow();
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| st.conns.get(i))
+            .and_then(|c| c.clone())
+    }
+
+    /// Every connection in the table (a snapshot).
+    pub fn connections(&self) -> Vec<Arc<Conn>> {
+        self.state
+            .borrow()
+            .conns
+            .iter()
+            .flatten()
+            .cloned()
+            .collect()
+    }
+
+    pub fn fd_count(&self) -> usize {
+        self.state.borrow().count
+    }
+
+    /// Adds a connection to the table and the poll set.
+    pub fn insert(&self, conn: &Arc<Conn>, events: u32) -> io::Result<()> {
+        let idx =
+            usize::try_from(conn.fd).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        {
+            let mut st = self.state.borrow();
+            if st.conns.len() <= idx {
+                st.conns.resize(idx + 1, None);
+            }
+            st.conns[idx] = Some(conn.clone());
+            st.count += 1;
+        }
+        {
+            let mut cs = conn.state();
+            cs.in_table = true;
+            cs.events = events;
+        }
+        if let Err(e) = self.poller.add(conn.fd, events) {
+            self.forget(conn);
+            return Err(e);
+        }
+        callback::poll_event(conn, PollOp::Add, conn.fd, events, 0);
+        Ok(())
+    }
+
+    pub fn modify(&self, fd: RawFd, events: u32) {
+        if let Err(e) = self.poller.modify(fd, events) {
+            lwsl_err!("epoll modify fd {fd}: {e}");
+        }
+    }
+
+    /// Takes a connection out of the poll set and the table.
+    pub fn remove(&self, conn: &Arc<Conn>) {
+        let events = {
+            let mut cs = conn.state();
+            if !cs.in_table {
+                return;
+            }
+            cs.in_table = false;
+            cs.events
+        };
+        let _ = self.poller.delete(conn.fd);
+        self.forget(conn);
+        callback::poll_event(conn, PollOp::Delete, conn.fd, 0, events);
+    }
+
+    fn forget(&self, conn: &Arc<Conn>) {
+        let mut st = self.state.borrow();
+        if let Some(slot) = usize::try_from(conn.fd)
+            .ok()
+            .and_then(|i| st.conns.get_mut(i))
+        {
+            if slot.as_ref().is_some_and(|c| Arc::ptr_eq(c, conn)) {
+                *slot = None;
+                st.count -= 1;
+            }
+        }
+        st.pending.retain(|c| !Arc::ptr_eq(c, conn));
+        st.ah_waiters.retain(|c| !Arc::ptr_eq(c, conn));
+    }
+
+    pub fn bury(&self, conn: Arc<Conn>) {
+        self.state.borrow().graveyard.push(conn);
+    }
+
+    pub fn retire(&self, user: CBytes) {
+        self.state.borrow().retired.push(user);
+    }
+
+    /// Frees closed connections and replaced user data: no C code can still
+    /// be using them.
+    pub fn reap(&self) {
+        let (dead, retired) = {
+            let mut st = self.state.borrow();
+            (
+                std::mem::take(&mut st.graveyard),
+                std::mem::take(&mut st.retired),
+            )
+        };
+        drop(dead);
+        drop(retired);
+    }
+
+    pub fn mark_pending(&self, conn: &Arc<Conn>) {
+        let mut st = self.state.borrow();
+        if !st.pending.iter().any(|c| Arc::ptr_eq(c, conn)) {
+            st.pending.push(conn.clone());
+        }
+        drop(st);
+        self.wake();
+    }
+
+    /// Takes a header table from the pool, or queues the connection for the
+    /// next one freed (false).
+    pub fn acquire_ah(&self, conn: &Arc<Conn>) -> bool {
+        let mut st = self.state.borrow();
+        if st.ah_free > 0 {
+            st.ah_free -= 1;
+            true
+        } else {
+            if !st.ah_waiters.iter().any(|c| Arc::ptr_eq(c, conn)) {
+                st.ah_waiters.push_back(conn.clone());
+            }
+            false
+        }
+    }
+
+    /// Returns a header table to the pool; the oldest waiter gets it.
+    pub fn release_ah(&self) {
+        let waiter = {
+            let mut st = self.state.borrow();
+            match st.ah_waiters.pop_front() {
+                Some(w) => Some(w),
+                None => {
+                    st.ah_free += 1;
+                    None
+                }
+            }
+        };
+        if let Some(w) = waiter {
+            http::ah_granted(&w);
+        }
+    }
+
+    /// Closes every connection, for lws_context_destroy.
+    pub fn close_all(&self) {
+        let conns: Vec<Arc<Conn>> = self
+            .state
+            .borrow()
+            .conns
+            .iter()
+            .flatten()
+            .cloned()
+            .collect();
+        for c in conns {
+            close(&c, CloseWhy::Destroy);
+        }
+    }
+
+    fn take_serv_buf(&self) -> Vec<u8> {
+        std::mem::take(&mut self.state.borrow().serv_buf)
+    }
+
+    fn put_serv_buf(&self, buf: Vec<u8>) {
+        self.state.borrow().serv_buf = buf;
+    }
+}
+
+/// `lws_service_tsi`: one pass of the loop for service thread `tsi`.
+pub fn service(ctx: &Arc<Context>, tsi: usize, timeout_ms: i32) -> i32 {
+    let Some(pt) = ctx.pts.get(tsi) else {
+        return -1;
+    };
+    if ctx.first_vhost().is_none() {
+        return 1;
+    }
+    ctx.init_protocols();
+    ask_thread_id(ctx, pt);
+    pt.reap();
+
+    let has_pending = !pt.state.borrow().pending.is_empty();
+    let timeout = if has_pending || timeout_ms < 0 {
+        0
+    } else {
+        timeout_ms
+    };
+    let Some(mut events) = pt.state.borrow().events.take() else {
+        return -1;
+    };
+    let mut ready = Vec::new();
+    let waited = pt.poller.wait(&mut events, timeout, &mut ready);
+    pt.state.borrow().events = Some(events);
+    if let Err(e) = waited {
+        lwsl_err!("epoll_wait: {e}");
+        return -1;
+    }
+    for r in ready {
+        if r.fd == pt.waker.fd() {
+            pt.waker.reset();
+            continue;
+        }
+        if let Some(conn) = pt.lookup(r.fd) {
+            service_conn(&conn, r);
+        }
+    }
+    let pending = std::mem::take(&mut pt.state.borrow().pending);
+    for conn in pending {
+        if !conn.is_dead() {
+            finish(&conn, http::process(&conn));
+        }
+    }
+    scan_timeouts(pt);
+    0
+}
+
+/// `lws_service_fd_tsi`: services one fd an external poll loop found ready
+/// (or only the periodic work for None); 1 if the connection got closed.
+pub fn service_fd(ctx: &Arc<Context>, tsi: usize, ready: Option<(RawFd, u32)>) -> (i32, bool) {
+    let Some(pt) = ctx.pts.get(tsi) else {
+        return (-1, false);
+    };
+    ctx.init_protocols();
+    scan_timeouts(pt);
+    let Some((fd, revents)) = ready else {
+        return (0, false);
+    };
+    let Some(conn) = pt.lookup(fd) else {
+        return (0, false);
+    };
+    service_conn(
+        &conn,
+        Ready {
+            fd,
+            events: revents,
+        },
+    );
+    (i32::from(conn.is_dead()), true)
+}
+
+fn ask_thread_id(ctx: &Arc<Context>, pt: &Pt) {
+    if std::mem::replace(&mut pt.state.borrow().asked_thread_id, true) {
+        return;
+    }
+    if let Some(vh) = ctx.first_vhost() {
+        let fake = Conn::fake(ctx, &vh, 0);
+        fake.callback_protocol(
+            0,
+            reason(R::LWS_CALLBACK_GET_THREAD_ID),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        );
+    }
+}
+
+/// Once a second: close connections whose timeout passed.
+fn scan_timeouts(pt: &Pt) {
+    let now = super::now_secs();
+    let expired: Vec<(Arc<Conn>, u32)> = {
+        let mut st = pt.state.borrow();
+        if st.last_scan == now {
+            return;
+        }
+        st.last_scan = now;
+        st.conns
+            .iter()
+            .flatten()
+            .filter_map(|c| {
+                let cs = c.state();
+                cs.timeout
+                    .filter(|t| now > t.deadline)
+                    .map(|t| (c.clone(), t.reason))
+            })
+            .collect()
+    };
+    for (conn, why) in expired {
+        close(&conn, CloseWhy::Timeout(why));
+    }
+}
+
+fn service_conn(conn: &Arc<Conn>, r: Ready) {
+    let is_listener = matches!(conn.state().role, Role::Listener(_));
+    if is_listener {
+        accept(conn);
+        return;
+    }
+    if r.events & HANGUP != 0 && r.events & READABLE == 0 {
+        close(conn, CloseWhy::Hangup);
+        return;
+    }
+    if r.events & WRITABLE != 0 {
+        let flow = http::on_writable(conn);
+        if !finish(conn, flow) {
+            return;
+        }
+    }
+    if r.events & READABLE != 0 {
+        let pt = &conn.ctx.pts[conn.tsi];
+        let mut buf = pt.take_serv_buf();
+        let flow = http::on_readable(conn, &mut buf);
+        pt.put_serv_buf(buf);
+        finish(conn, flow);
+    }
+}
+
+/// Acts on a flow result; false if the connection is gone.
+fn finish(conn: &Arc<Conn>, flow: Flow) -> bool {
+    match flow {
+        Flow::Continue => !conn.is_dead(),
+        Flow::Close(why) => {
+            close(conn, why);
+            false
+        }
+    }
+}
+
+/// Accepts what the listener has, up to the thread's fd limit.
+fn accept(listener: &Arc<Conn>) {
+    let ctx = &listener.ctx;
+    let pt = &ctx.pts[listener.tsi];
+    loop {
+        if pt.fd_count() + 1 >= ctx.cfg.fd_limit_per_thread {
+            return;
+        }
+        let stream = {
+            let st = listener.state();
+            let Role::Listener(l) = &st.role else { return };
+            match crate::conn::transport::accept(l) {
+                Ok(Some(s)) => s,
+                Ok(None) => return,
+                Err(e) => {
+                    lwsl_err!("accept: {e}");
+                    return;
+                }
+            }
+        };
+        http::adopt(listener, stream, &[]);
+    }
+}
+
+/// Closes a connection: linger first for an orderly application close, then
+/// the final callbacks for its state, then out of the poll set and table.
+pub fn close(conn: &Arc<Conn>, why: CloseWhy) {
+    if conn.is_dead() {
+        return;
+    }
+    let is_listener = matches!(conn.state().role, Role::Listener(_) | Role::Fake);
+    if !is_listener && http::linger(conn, why) {
+        return;
+    }
+    let pt = &conn.ctx.pts[conn.tsi];
+    let finals = if is_listener {
+        http::Finals::default()
+    } else {
+        http::finals(conn, why)
+    };
+    if finals.drop_and_closed_first {
+        conn.callback(
+            reason(R::LWS_CALLBACK_HTTP_DROP_PROTOCOL),
+            std::ptr::null_mut(),
+            0,
+        );
+        conn.callback_p0(reason(R::LWS_CALLBACK_CLOSED_HTTP), std::ptr::null_mut(), 0);
+    }
+    pt.remove(conn);
+    if finals.closed_after_del {
+        conn.callback_p0(reason(R::LWS_CALLBACK_CLOSED_HTTP), std::ptr::null_mut(), 0);
+    }
+    conn.callback_p0(reason(R::LWS_CALLBACK_WSI_DESTROY), std::ptr::null_mut(), 0);
+    let had_ah = http::teardown(conn);
+    {
+        let mut cs = conn.state();
+        cs.dead = true;
+        cs.timeout = None;
+        cs.user = None;
+        // dropping the role closes the socket
+        cs.role = Role::Fake;
+    }
+    if had_ah {
+        pt.release_ah();
+    }
+    pt.bury(conn.clone());
+}
