@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the library, installs it under build/prefix, builds the demo program
-# against that install through pkg-config and runs it.
+# Builds the library, installs it under build/prefix, builds the demo server
+# (c-tests/demo-server.c) against that install through pkg-config and runs
+# it on http://localhost:7681/ (pass -p PORT to change).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -10,6 +11,6 @@ export PATH="$HOME/.cargo/bin:$PATH"
 prefix="$PWD/build/prefix"
 make --no-print-directory install PREFIX="$prefix" >/dev/null
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
-cc -std=gnu99 -Wall -Wextra -Werror demo/demo.c -o build/demo \
+cc -std=gnu99 -Wall -Wextra -Werror c-tests/demo-server.c -o build/demo-server \
 	$(pkg-config --cflags --libs libwebsockets) -Wl,-rpath,"$prefix/lib"
-exec build/demo "$@"
+exec build/demo-server -r c-tests/demo "$@"

@@ -3,7 +3,6 @@
 //! bodies, writes and partial sends, files, keep-alive and pipelining, and
 //! the orderly close.
 
-use std::ffi::CString;
 use std::os::raw::c_void;
 use std::sync::Arc;
 
@@ -18,6 +17,9 @@ use crate::http::tokens;
 use crate::plat::epoll::{READABLE, WRITABLE};
 use crate::plat::sock;
 use crate::service::pt::CloseWhy;
+use crate::service::vhost::find_mount;
+
+use super::mount;
 
 /// Body bytes expected from a POST/PUT/PATCH without Content-Length.
 const UNDECLARED_BODY: u64 = 100 * 1024 * 1024;
@@ -182,7 +184,7 @@ fn callback_as(conn: &Arc<Conn>, first: &Arc<Conn>, r: u32) -> i32 {
     }
 }
 
-const fn reason_t(t: T) -> u32 {
+pub(crate) const fn reason_t(t: T) -> u32 {
     t as u32
 }
 
@@ -295,10 +297,11 @@ fn read_head(conn: &Arc<Conn>) -> Step {
     }
 }
 
-/// A complete request head: the HTTP sequence of CONTRACT §3 B/D.
+/// A complete request head: the HTTP sequence of CONTRACT §3 B/D, with the
+/// vhost's mounts (§9) deciding who answers.
 fn start_request(conn: &Arc<Conn>) -> Flow {
     let ctx = &conn.ctx;
-    let Some((uri, body)) = with_http(conn, |h| {
+    let Some((uri, body, method)) = with_http(conn, |h| {
         h.in_transaction = true;
         let ah = h.ah.as_ref()?;
         h.http11 = request::is_http11(ah);
@@ -313,19 +316,16 @@ fn start_request(conn: &Arc<Conn>) -> Flow {
             std::str::from_utf8(&header_value(ah, tokens::WSI_TOKEN_HTTP_CONTENT_LENGTH))
                 .ok()
                 .and_then(|v| v.trim().parse::<u64>().ok());
+        let has_length = ah.is_present(tokens::WSI_TOKEN_HTTP_CONTENT_LENGTH);
         let body = match (declared, method) {
             (Some(n), _) => n,
-            (None, Method::Post | Method::Put | Method::Patch)
-                if !ah.is_present(tokens::WSI_TOKEN_HTTP_CONTENT_LENGTH) =>
-            {
-                UNDECLARED_BODY
-            }
+            (None, Method::Post | Method::Put | Method::Patch) if !has_length => UNDECLARED_BODY,
             (None, _) => 0,
         };
         let uri = request::uri(ah)
             .map(<[u8]>::to_vec)
             .unwrap_or_else(|| b"/".to_vec());
-        Some((uri, body))
+        Some((uri, body, method))
     })
     .flatten() else {
         return Flow::Close(CloseWhy::Error);
@@ -341,26 +341,23 @@ fn start_request(conn: &Arc<Conn>) -> Flow {
         st.protocol = 0;
         st.user = (size > 0).then(|| crate::service::vhost::zeroed(size));
     }
-    let uri_c = CString::new(uri).unwrap_or_default();
-    let (uri_ptr, uri_len) = (uri_c.as_ptr() as *mut c_void, uri_c.as_bytes().len());
+    let mut uri_c = uri.clone();
+    uri_c.push(0);
     let user = conn.user_ptr();
-    if conn.callback_protocol(
+    let r = conn.callback_protocol(
         0,
         reason(R::LWS_CALLBACK_FILTER_HTTP_CONNECTION),
         user,
-        uri_ptr,
-        uri_len,
-    ) != 0
-    {
+        uri_c.as_mut_ptr().cast(),
+        uri.len(),
+    );
+    if r != 0 {
         return Flow::Close(CloseWhy::App);
     }
     conn.set_timeout(
         reason_t(T::PENDING_TIMEOUT_HTTP_CONTENT),
         i64::from(ctx.cfg.timeout_secs),
     );
-    if conn.rebind(0) != 0 {
-        return Flow::Close(CloseWhy::App);
-    }
     with_http(conn, |h| {
         h.body_remaining = body;
         h.phase = if body > 0 {
@@ -369,10 +366,36 @@ fn start_request(conn: &Arc<Conn>) -> Flow {
             Phase::Responding
         };
     });
-    if conn.callback(reason(R::LWS_CALLBACK_HTTP), uri_ptr, uri_len) != 0 {
+    let (protocol, target) = match find_mount(&conn.vhost.mounts, &uri, method == Method::Get) {
+        None => (0, uri),
+        Some(mount) => match mount::handle(conn, mount, &uri, method) {
+            mount::Outcome::Done(flow) => return flow,
+            mount::Outcome::Http { protocol, uri } => (protocol, uri),
+        },
+    };
+    if conn.rebind(protocol) != 0 {
+        return Flow::Close(CloseWhy::App);
+    }
+    let mut target_c = target.clone();
+    target_c.push(0);
+    if conn.callback(
+        reason(R::LWS_CALLBACK_HTTP),
+        target_c.as_mut_ptr().cast(),
+        target.len(),
+    ) != 0
+    {
         return Flow::Close(CloseWhy::App);
     }
     Flow::Continue
+}
+
+pub(crate) fn header_text(conn: &Arc<Conn>, token: usize) -> Option<Vec<u8>> {
+    with_http(conn, |h| {
+        h.ah.as_ref()
+            .filter(|ah| ah.is_present(token))
+            .map(|ah| header_value(ah, token))
+    })
+    .flatten()
 }
 
 fn header_value(ah: &HeaderTable, token: usize) -> Vec<u8> {
@@ -576,6 +599,17 @@ pub fn serve_file(
     content_type: &[u8],
     other: &[u8],
 ) -> i32 {
+    serve_file_with(conn, path, content_type, b"no-store", other)
+}
+
+/// [`serve_file`] with the `cache-control` value a mount chose.
+pub fn serve_file_with(
+    conn: &Arc<Conn>,
+    path: &std::ffi::CStr,
+    content_type: &[u8],
+    cache_control: &[u8],
+    other: &[u8],
+) -> i32 {
     let Some(file) = conn.ctx.files.open(Arc::as_ptr(conn) as usize, path) else {
         return -1;
     };
@@ -586,7 +620,7 @@ pub fn serve_file(
             c.add_by_name(b"content-type:", content_type)?;
         }
         c.add_content_length(file.len)?;
-        c.add_by_name(b"cache-control:", b"no-store")?;
+        c.add_by_name(b"cache-control:", cache_control)?;
         if keepalive {
             c.add_by_name(b"connection:", b"keep-alive")?;
         }
@@ -642,6 +676,9 @@ enum FileStep {
 
 /// Reads and sends file chunks while the socket takes them.
 fn send_file_chunk_inner(conn: &Arc<Conn>) -> FileStep {
+    if conn.ctx.files.plain_fds() {
+        return sendfile_chunks(conn);
+    }
     let ctx = &conn.ctx;
     let wsi = Arc::as_ptr(conn) as usize;
     loop {
@@ -691,6 +728,48 @@ fn send_file_chunk_inner(conn: &Arc<Conn>) -> FileStep {
             }
             Some(Ok(false)) => return FileStep::More,
             _ => return FileStep::Failed,
+        }
+    }
+}
+
+/// The kernel copies the file to the socket while it takes it.
+fn sendfile_chunks(conn: &Arc<Conn>) -> FileStep {
+    let wsi = Arc::as_ptr(conn) as usize;
+    loop {
+        let Some((fd, remaining)) =
+            with_http(conn, |h| h.file.as_ref().map(|f| (f.fd, f.remaining))).flatten()
+        else {
+            return FileStep::Done;
+        };
+        if remaining == 0 {
+            with_http(conn, |h| h.file = None);
+            conn.ctx.files.close(wsi, fd);
+            return FileStep::Done;
+        }
+        let chunk = usize::try_from(remaining)
+            .unwrap_or(usize::MAX)
+            .min(1 << 30);
+        match sock::sendfile(conn.fd, fd, chunk) {
+            Ok(0) => {
+                // the file is shorter than it was when opened
+                with_http(conn, |h| h.file = None);
+                conn.ctx.files.close(wsi, fd);
+                return FileStep::Failed;
+            }
+            Ok(n) => {
+                with_http(conn, |h| {
+                    if let Some(f) = h.file.as_mut() {
+                        f.remaining -= n as u64;
+                    }
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return FileStep::More,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => {
+                with_http(conn, |h| h.file = None);
+                conn.ctx.files.close(wsi, fd);
+                return FileStep::Failed;
+            }
         }
     }
 }
@@ -762,7 +841,7 @@ pub fn with_status_block<T>(conn: &Arc<Conn>, f: impl FnOnce(&StatusBlock) -> T)
 
 /// A response head of at most `pt_serv_buf_size` bytes written by `f`
 /// (None if it does not fit, as lws builds heads in that buffer).
-fn build_head(
+pub(crate) fn build_head(
     conn: &Arc<Conn>,
     f: impl FnOnce(&mut HeaderCursor, &StatusBlock) -> Result<(), NoRoom>,
 ) -> Option<Vec<u8>> {

@@ -6,6 +6,7 @@
 //! the service loop's next safe point, so C never sees a dangling pointer.
 
 pub mod http;
+pub mod mount;
 pub mod transport;
 
 use std::os::fd::RawFd;

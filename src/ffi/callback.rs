@@ -89,3 +89,56 @@ pub(crate) fn poll_change(
 ) {
     poll_event(conn, PollOp::Change, fd, events, prev)
 }
+
+/// CHECK_ACCESS_RIGHTS with `struct lws_process_html_args` {p = URI, len,
+/// max_len = auth_mask, final = 0}: the callback's return and `final`.
+pub(crate) fn check_access_rights(
+    conn: &std::sync::Arc<crate::conn::Conn>,
+    uri: &mut [u8],
+    auth_mask: u32,
+) -> (i32, i32) {
+    use super::enums::lws_callback_reasons as R;
+    let mut args = super::types::lws_process_html_args {
+        p: uri.as_mut_ptr().cast(),
+        len: c_int::try_from(uri.len()).unwrap_or(c_int::MAX),
+        max_len: auth_mask as c_int,
+        r#final: 0,
+    };
+    let r = conn.callback(
+        R::LWS_CALLBACK_CHECK_ACCESS_RIGHTS as u32,
+        (&mut args as *mut super::types::lws_process_html_args).cast(),
+        0,
+    );
+    (r, args.r#final)
+}
+
+/// ADD_HEADERS on protocol `index` with `struct lws_process_html_args`
+/// {p = cursor into `buf`, max_len = room}: the callback's return and the
+/// header bytes it wrote.
+pub(crate) fn add_headers(
+    conn: &std::sync::Arc<crate::conn::Conn>,
+    index: usize,
+    buf: &mut [u8],
+) -> (i32, usize) {
+    use super::enums::lws_callback_reasons as R;
+    let start = buf.as_mut_ptr();
+    let mut args = super::types::lws_process_html_args {
+        p: start.cast(),
+        len: 0,
+        max_len: c_int::try_from(buf.len()).unwrap_or(c_int::MAX),
+        r#final: 0,
+    };
+    let user = conn.user_ptr();
+    let r = conn.callback_protocol(
+        index,
+        R::LWS_CALLBACK_ADD_HEADERS as u32,
+        user,
+        (&mut args as *mut super::types::lws_process_html_args).cast(),
+        0,
+    );
+    // The callback advances args.p over what it wrote (never past max_len).
+    let written = (args.p as usize)
+        .saturating_sub(start as usize)
+        .min(buf.len());
+    (r, written)
+}

@@ -10,10 +10,11 @@ use super::fops::{default_table, CFileOps};
 use super::guard;
 use super::handle::{self, ContextHandle};
 use super::types::{
-    lws_context, lws_context_creation_info, lws_protocol_vhost_options, lws_protocols,
+    lws_context, lws_context_creation_info, lws_http_mount, lws_protocol_vhost_options,
+    lws_protocols,
 };
 use crate::service::context::{has_option, Context, ContextConfig, VhostConfig};
-use crate::service::vhost::{ListenSpec, Protocol};
+use crate::service::vhost::{ListenSpec, Mount, MountKind, Protocol};
 
 /// What `info->protocols == NULL` stands for: one HTTP protocol served by
 /// `lws_callback_http_dummy`.
@@ -110,6 +111,70 @@ pub(crate) unsafe fn context_config(info: &lws_context_creation_info) -> Context
 }
 
 /// # Safety
+/// `list` is NULL or a valid `mount_next`-linked list of mounts.
+unsafe fn mount_list(mut list: *const lws_http_mount) -> Vec<Mount> {
+    let mut out = Vec::new();
+    // SAFETY: the application keeps its mounts alive for the context's life.
+    while let Some(m) = unsafe { list.as_ref() } {
+        list = m.mount_next;
+        // SAFETY: mount strings are NULL or C strings.
+        let (Some(point), Some(origin)) = (unsafe { opt_string(m.mountpoint) }, unsafe {
+            opt_string(m.origin)
+        }) else {
+            continue;
+        };
+        let mut mountpoint = point.into_bytes();
+        if m.mountpoint_len > 0 {
+            mountpoint.truncate(usize::from(m.mountpoint_len));
+        }
+        let kind = match m.origin_protocol {
+            0 => MountKind::Http,
+            1 => MountKind::Https,
+            2 => MountKind::File,
+            3 => MountKind::Cgi,
+            4 => MountKind::RedirHttp,
+            5 => MountKind::RedirHttps,
+            6 => MountKind::Callback,
+            other => {
+                lwsl_err!(
+                    "mount {}: unknown origin_protocol {other}",
+                    String::from_utf8_lossy(&mountpoint)
+                );
+                continue;
+            }
+        };
+        // SAFETY: extra_mimetypes is NULL or a valid list of C strings.
+        let extra_mimetypes = unsafe { pvo_list(m.extra_mimetypes) }
+            .into_iter()
+            .filter(|o| !o.name.is_null() && !o.value.is_null())
+            // SAFETY: checked non-NULL C strings.
+            .map(|o| unsafe {
+                (
+                    CStr::from_ptr(o.name).to_bytes().to_vec(),
+                    CStr::from_ptr(o.value).to_bytes().to_vec(),
+                )
+            })
+            .collect();
+        out.push(Mount {
+            mountpoint,
+            origin: origin.into_bytes(),
+            // SAFETY: def and protocol are NULL or C strings.
+            def: unsafe { opt_string(m.def) }.map(String::into_bytes),
+            // SAFETY: as above.
+            protocol: unsafe { opt_string(m.protocol) }.map(String::into_bytes),
+            kind,
+            extra_mimetypes,
+            cache_max_age: m.cache_max_age,
+            cache_reusable: m.cache_flags & 1 != 0,
+            cache_revalidate: m.cache_flags & 2 != 0,
+            cache_intermediaries: m.cache_flags & 4 != 0,
+            auth_mask: m.auth_mask,
+        });
+    }
+    out
+}
+
+/// # Safety
 /// `info` fields are valid as the API documents; `info.protocols` non-NULL.
 pub(crate) unsafe fn vhost_config(info: &lws_context_creation_info) -> Option<VhostConfig> {
     if info.ka_time > 0 && info.ka_interval == 0 {
@@ -157,6 +222,8 @@ pub(crate) unsafe fn vhost_config(info: &lws_context_creation_info) -> Option<Vh
             )
         })
         .collect();
+    // SAFETY: mounts is NULL or a valid list.
+    let mounts = unsafe { mount_list(info.mounts) };
     let listen = ListenSpec {
         port: (info.port != super::CONTEXT_PORT_NO_LISTEN)
             .then(|| u16::try_from(info.port).unwrap_or(0)),
@@ -170,6 +237,7 @@ pub(crate) unsafe fn vhost_config(info: &lws_context_creation_info) -> Option<Vh
         name: unsafe { opt_string(info.vhost_name) }.unwrap_or_else(|| "default".into()),
         protocols,
         headers,
+        mounts,
         options: info.options,
         keepalive_timeout: if info.keepalive_timeout <= 0 {
             5

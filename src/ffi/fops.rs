@@ -149,6 +149,12 @@ impl FileOps for CFileOps {
         (r == 0).then_some((amount as usize).min(buf.len()))
     }
 
+    fn plain_fds(&self) -> bool {
+        let ops = self.ops();
+        ops.open.map(|f| f as usize) == Some(posix_open as *const () as usize)
+            && ops.read.map(|f| f as usize) == Some(posix_read as *const () as usize)
+    }
+
     fn close(&self, wsi: usize, fd: i32) {
         if let Some(close) = self.ops().close {
             // SAFETY: the application's close for a handle its open returned.

@@ -275,6 +275,18 @@ pub fn writable_now(fd: RawFd) -> bool {
     unsafe { libc::poll(&mut pfd, 1, 0) == 1 && pfd.revents & libc::POLLOUT != 0 }
 }
 
+/// Copies up to `count` bytes from file `in_fd` (at its current offset) to
+/// socket `out_fd` in the kernel.
+pub fn sendfile(out_fd: RawFd, in_fd: RawFd, count: usize) -> io::Result<usize> {
+    // SAFETY: plain syscall; a NULL offset uses and advances the file offset.
+    let n = unsafe { libc::sendfile(out_fd, in_fd, std::ptr::null_mut(), count) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
 /// Shuts down the sending side of a socket (the peer sees EOF).
 pub fn shutdown_write(fd: RawFd) {
     // SAFETY: plain syscall; errors (not connected) are irrelevant here.

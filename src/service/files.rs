@@ -16,4 +16,7 @@ pub trait FileOps: Send + Sync {
     /// Reads up to `buf.len()` bytes; None on error.
     fn read(&self, wsi: usize, fd: i32, buf: &mut [u8]) -> Option<usize>;
     fn close(&self, wsi: usize, fd: i32);
+    /// Whether handles are plain OS file descriptors read by plain read(2)
+    /// (the default operations), so the kernel may copy with sendfile.
+    fn plain_fds(&self) -> bool;
 }

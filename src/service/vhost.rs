@@ -31,6 +31,61 @@ pub fn c_addr(bytes: &CBytes) -> usize {
     bytes.as_ptr() as usize
 }
 
+/// How a mount is served (`enum lws_mount_protocols`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MountKind {
+    Http,
+    Https,
+    File,
+    Cgi,
+    RedirHttp,
+    RedirHttps,
+    Callback,
+}
+
+/// A part of the URL space served in a given way (`struct lws_http_mount`).
+#[derive(Clone, Debug)]
+pub struct Mount {
+    pub mountpoint: Vec<u8>,
+    pub origin: Vec<u8>,
+    pub def: Option<Vec<u8>>,
+    pub protocol: Option<Vec<u8>>,
+    pub kind: MountKind,
+    pub extra_mimetypes: Vec<(Vec<u8>, Vec<u8>)>,
+    pub cache_max_age: i32,
+    pub cache_reusable: bool,
+    pub cache_revalidate: bool,
+    pub cache_intermediaries: bool,
+    pub auth_mask: u32,
+}
+
+impl Mount {
+    /// The URI is inside this mount: it starts with the mountpoint, followed
+    /// by the end or a '/' (any URI for a one-character mountpoint).
+    pub fn matches(&self, uri: &[u8]) -> bool {
+        uri.starts_with(&self.mountpoint)
+            && (self.mountpoint.len() == 1
+                || matches!(uri.get(self.mountpoint.len()), None | Some(b'/')))
+    }
+}
+
+/// The mount serving `uri` for a request: callback mounts win whenever they
+/// match (the last listed), other mounts only for GET, CGI or when they name
+/// a protocol, the longest mountpoint winning (CONTRACT §9).
+pub fn find_mount<'a>(mounts: &'a [Mount], uri: &[u8], is_get: bool) -> Option<&'a Mount> {
+    if let Some(m) = mounts
+        .iter()
+        .rev()
+        .find(|m| m.kind == MountKind::Callback && m.matches(uri))
+    {
+        return Some(m);
+    }
+    mounts
+        .iter()
+        .filter(|m| m.matches(uri) && (is_get || m.kind == MountKind::Cgi || m.protocol.is_some()))
+        .max_by_key(|m| m.mountpoint.len())
+}
+
 /// Where and how a vhost listens.
 #[derive(Clone, Debug, Default)]
 pub struct ListenSpec {
@@ -46,6 +101,7 @@ pub struct Vhost {
     pub protocols: Vec<Protocol>,
     /// extra headers for every lws-built response head (`info->headers`)
     pub headers: Vec<(Vec<u8>, Vec<u8>)>,
+    pub mounts: Vec<Mount>,
     pub options: u32,
     pub keepalive_timeout: u32,
     /// TCP keepalive (idle, probes, interval), if ka_time was set
@@ -82,5 +138,57 @@ impl Vhost {
 
     pub fn protocol_by_name(&self, name: &[u8]) -> Option<usize> {
         self.protocols.iter().position(|p| p.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mount(point: &str, kind: MountKind) -> Mount {
+        Mount {
+            mountpoint: point.as_bytes().to_vec(),
+            origin: b"/srv".to_vec(),
+            def: None,
+            protocol: None,
+            kind,
+            extra_mimetypes: Vec::new(),
+            cache_max_age: 0,
+            cache_reusable: false,
+            cache_revalidate: false,
+            cache_intermediaries: false,
+            auth_mask: 0,
+        }
+    }
+
+    #[test]
+    fn mount_selection_follows_the_contract() {
+        let mounts = [
+            mount("/", MountKind::File),
+            mount("/docs", MountKind::File),
+            mount("/api", MountKind::Callback),
+        ];
+        assert_eq!(
+            find_mount(&mounts, b"/docs/a.html", true)
+                .unwrap()
+                .mountpoint,
+            b"/docs"
+        );
+        assert_eq!(
+            find_mount(&mounts, b"/docsx", true).unwrap().mountpoint,
+            b"/"
+        );
+        assert_eq!(
+            find_mount(&mounts, b"/api/x", false).unwrap().mountpoint,
+            b"/api"
+        );
+        assert!(
+            find_mount(&mounts, b"/docs/a.html", false).is_none(),
+            "plain file mounts serve GET only"
+        );
+        assert_eq!(
+            find_mount(&mounts, b"/docs", true).unwrap().mountpoint,
+            b"/docs"
+        );
     }
 }
