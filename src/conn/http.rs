@@ -110,7 +110,7 @@ pub fn adopt(via: &Arc<Conn>, stream: Stream, readbuf: &[u8]) -> Option<Arc<Conn
             return None;
         }
     }
-    if let Some((idle, probes, interval)) = via.vhost.tcp_keepalive {
+    if let (Some((idle, probes, interval)), Stream::Tcp(_)) = (via.vhost.tcp_keepalive, &stream) {
         if let Err(e) = sock::set_keepalive(fd, idle, probes, interval) {
             lwsl_err!("TCP keepalive on fd {fd}: {e}");
         }

@@ -102,7 +102,9 @@ pub fn bind_addr(iface: Option<&str>, port: u16, ipv6: bool) -> io::Result<Socke
         }
         Some(name) => match name.parse::<IpAddr>() {
             Ok(ip) => ip,
-            Err(_) => interface_addr(name, ipv6).ok_or_else(|| {
+            // An interface's IPv4 address first, as lws (built without IPv6)
+            // listened there; its IPv6 one only when it has no IPv4.
+            Err(_) => interface_addr(name, false).ok_or_else(|| {
                 io::Error::new(
                     io::ErrorKind::NotFound,
                     format!("no interface or address {name}"),
