@@ -2,8 +2,9 @@
  * Exercises the context, vhost, protocol, file-ops, mount and service APIs
  * the way applications use them, answering HTTP requests with what it saw.
  *
- *   api_server -d DOCROOT [-e] [-u UNIX_PATH] [-i IFACE]
+ *   api_server -d DOCROOT [-e] [-u UNIX_PATH] [-i IFACE] [-n THREADS]
  *
+ * -n serves with THREADS service threads (lws_service_tsi on each).
  * -e runs an external poll() loop fed by the ADD/DEL/CHANGE_MODE_POLL_FD
  * callbacks and lws_service_fd(). Prints "port N" when listening. Routes:
  *   /info        facts from the accessor APIs, one "name=value" per line
@@ -282,6 +283,16 @@ canceller(void *arg)
 	return NULL;
 }
 
+static void *
+service_thread(void *arg)
+{
+	int tsi = (int)(long)arg;
+
+	while (!interrupted)
+		lws_service_tsi(context, 100, tsi);
+	return NULL;
+}
+
 static void
 on_signal(int sig)
 {
@@ -294,8 +305,8 @@ main(int argc, char **argv)
 {
 	struct lws_context_creation_info info;
 	struct lws_protocol_vhost_options extra_header = { NULL, NULL, "x-vhost:", "yes" };
-	int n, external = 0, woken_reported = 0;
-	pthread_t thread;
+	int n, external = 0, woken_reported = 0, threads = 1;
+	pthread_t thread, servers[LWS_MAX_SMP];
 
 	memset(&info, 0, sizeof info);
 	info.port = 0;
@@ -311,7 +322,10 @@ main(int argc, char **argv)
 			info.options |= LWS_SERVER_OPTION_UNIX_SOCK;
 		} else if (!strcmp(argv[n], "-i") && n + 1 < argc)
 			info.iface = argv[++n];
+		else if (!strcmp(argv[n], "-n") && n + 1 < argc)
+			threads = atoi(argv[++n]);
 	}
+	info.count_threads = (unsigned int)threads;
 	if (external)
 		protocols[0].callback = callback_poll;
 	setup_mounts();
@@ -340,6 +354,8 @@ main(int argc, char **argv)
 	printf("port %d\n", info.port);
 	fflush(stdout);
 	pthread_create(&thread, NULL, canceller, NULL);
+	for (n = 1; n < lws_get_count_threads(context); n++)
+		pthread_create(&servers[n], NULL, service_thread, (void *)(long)n);
 
 	while (!interrupted) {
 		if (external) {
@@ -364,6 +380,8 @@ main(int argc, char **argv)
 		}
 	}
 	pthread_join(thread, NULL);
+	for (n = 1; n < lws_get_count_threads(context); n++)
+		pthread_join(servers[n], NULL);
 	lws_context_destroy(context);
 	printf("protocol_destroy=%d\n", destroy_count);
 	return 0;

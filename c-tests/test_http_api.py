@@ -171,3 +171,14 @@ def test_unix_socket(api_server, tmp_path):
 def test_interface_name(api_server):
     s = api_server("-i", "lo")
     assert curl(f"http://127.0.0.1:{s.port}/broadcast") == "user-callbacks=1\n"
+
+
+def test_several_service_threads(api_server):
+    s = api_server("-n", "2")
+    facts = dict(line.split("=", 1) for line in curl(f"http://127.0.0.1:{s.port}/info").splitlines())
+    assert facts["threads"] == "2"
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(16) as pool:
+        bodies = list(pool.map(lambda _: curl(f"http://127.0.0.1:{s.port}/virtual/x"), range(200)))
+    assert bodies == ["this file lives in the application's fops\n"] * 200
+    assert s.stop() == 0
