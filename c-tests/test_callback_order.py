@@ -450,8 +450,6 @@ def test_shutdown_sequence(server):
     assert pdestroy_at > destroy_at and pdestroy_at == len(log.lines) - 1, log.lines[-6:]
 
 
-@pytest.mark.xfail(reason="lib bug: no CHANGE_MODE_POLL_FD after the POLL add at accept; "
-                          "CONTRACT 3 A: POLL add -> CHANGE_MODE_POLL_FD (ah)", strict=True)
 def test_accept_sequence_announces_header_table_mode(server):
     """A: attaching the header table updates the pollfd (POLLIN), which lws
     announces with a CHANGE_MODE trio even though the mode is unchanged
@@ -463,9 +461,6 @@ def test_accept_sequence_announces_header_table_mode(server):
     assert raw[:len(ACCEPT_WITH_AH_MODE)] == ACCEPT_WITH_AH_MODE, joined(raw)
 
 
-@pytest.mark.xfail(reason="lib bug: PROTOCOL_INIT (27) is issued before GET_THREAD_ID (31) on the "
-                          "first lws_service; CONTRACT 2 orders GET_THREAD_ID (step 4, before "
-                          "poll) before the lazy init in lws_service_fd", strict=True)
 def test_get_thread_id_before_protocol_init(server):
     """CONTRACT 2 lws_service: step 4 (first call) GET_THREAD_ID, then
     poll(), then lws_service_fd, whose first call runs PROTOCOL_INIT."""

@@ -419,9 +419,6 @@ def test_endless_head_closed(server):
     assert_hello(server)
 
 
-@pytest.mark.xfail(reason="lib bug: a head with more than 128 header lines is closed even when "
-                          "the lines are unknown headers, which CONTRACT 6 says are skipped "
-                          "(request.rs MAX_HEADER_LINES)", strict=True)
 def test_many_unknown_headers_are_skipped(server):
     """CONTRACT 6: unknown headers are skipped, they use no table space; 200
     short ones (3.4 KB of head, under max_http_header_data) are fine."""
@@ -466,11 +463,6 @@ def test_body_longer_than_declared(server, junk):
     assert_hello(server)
 
 
-@pytest.mark.xfail(reason="lib bug: junk made only of token characters with no space or line end "
-                          "after a completed request is not rejected; the connection waits for "
-                          "the keep-alive idle timeout (5 s) instead of closing (lws refuses an "
-                          "unknown method as its bytes arrive, CONTRACT 6: 403 + close)",
-                   strict=True)
 def test_body_longer_than_declared_letter_junk(server):
     payload = (b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\n"
                b"abcde" + b"X" * 50)
@@ -670,10 +662,6 @@ def test_stuck_reader_dropped_after_timeout(server):
     assert_hello(server)
 
 
-@pytest.mark.xfail(reason="lib bug: input arriving while a request is being answered is buffered "
-                          "without limit (conn/http.rs on_readable appends to rx in the "
-                          "Responding phase), so a client that keeps sending after its request "
-                          "grows the server's memory by what it sends", strict=True)
 def test_client_keeps_sending_after_request(server):
     """GET /slow (answered never) followed by a flood of bytes: what the
     server buffers for the next request must stay bounded (lws keeps at most
@@ -848,10 +836,6 @@ int main(void)
 """
 
 
-@pytest.mark.xfail(reason="lib bug: when the thread holds fd_limit_per_thread - 1 connections, "
-                          "service/pt.rs accept() returns without taking POLLIN off the listener; "
-                          "level-triggered epoll reports it again at once and the service loop "
-                          "spins at 100% CPU until a slot frees", strict=True)
 def test_listener_paused_at_fd_limit_per_thread(server_exe, pkg_env, tmp_path):
     """CONTRACT 2 "fd limits": a pt holding fd_limit_per_thread entries
     refuses inserts; at limit-1 entries its listener stops accepting (POLLIN

@@ -23,6 +23,9 @@ use super::mount;
 
 /// Body bytes expected from a POST/PUT/PATCH without Content-Length.
 const UNDECLARED_BODY: u64 = 100 * 1024 * 1024;
+/// Input buffered beyond a response in progress (pipelined requests): past
+/// this much, further input stays in the kernel until the transaction ends.
+const RX_PAUSE: usize = 4096;
 /// How long buffered output may take to drain before a close.
 const FLUSH_BEFORE_CLOSE_SECS: i64 = 5;
 
@@ -158,6 +161,10 @@ pub fn adopt(via: &Arc<Conn>, stream: Stream, readbuf: &[u8]) -> Option<Arc<Conn
         }
         return None;
     }
+    if got_ah {
+        // attaching the header table (re)states POLLIN, as lws announces
+        conn.set_events(READABLE);
+    }
     conn.set_timeout(
         reason_t(T::PENDING_TIMEOUT_ESTABLISH_WITH_SERVER),
         i64::from(ctx.cfg.timeout_secs),
@@ -206,6 +213,11 @@ pub fn on_readable(conn: &Arc<Conn>, buf: &mut [u8]) -> Flow {
         let Role::Http(h) = &mut st.role else {
             return Flow::Continue;
         };
+        if h.phase == Phase::Responding && h.rx.len() >= RX_PAUSE {
+            drop(st);
+            conn.remove_events(READABLE);
+            return Flow::Continue;
+        }
         match h.stream.read(buf) {
             Ok(ReadOutcome::Data(n)) => {
                 if h.phase == Phase::Linger {
@@ -583,6 +595,7 @@ pub fn transaction_completed(conn: &Arc<Conn>) -> i32 {
         reason_t(T::PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE),
         i64::from(conn.vhost.keepalive_timeout),
     );
+    conn.add_events(READABLE);
     if pipelined {
         pt.mark_pending(conn);
     }

@@ -43,6 +43,8 @@ pub struct PtState {
     pending: Vec<Arc<Conn>>,
     ah_free: usize,
     ah_waiters: VecDeque<Arc<Conn>>,
+    /// listeners not accepting until an fd slot frees
+    paused_listeners: Vec<Arc<Conn>>,
     last_scan: u64,
     asked_thread_id: bool,
     serv_buf: Vec<u8>,
@@ -73,6 +75,7 @@ impl Pt {
                 pending: Vec::new(),
                 ah_free: cfg.max_http_header_pool,
                 ah_waiters: VecDeque::new(),
+                paused_listeners: Vec::new(),
                 last_scan: 0,
                 asked_thread_id: false,
                 serv_buf: vec![0; cfg.pt_serv_buf_size],
@@ -232,6 +235,26 @@ impl Pt {
         }
     }
 
+    /// Stops a listener accepting (at the fd limit, or out of fds) until a
+    /// connection closes or a second passes.
+    fn pause_listener(&self, listener: &Arc<Conn>) {
+        {
+            let mut st = self.state.borrow();
+            if st.paused_listeners.iter().any(|l| Arc::ptr_eq(l, listener)) {
+                return;
+            }
+            st.paused_listeners.push(listener.clone());
+        }
+        listener.remove_events(READABLE);
+    }
+
+    fn resume_listeners(&self) {
+        let paused = std::mem::take(&mut self.state.borrow().paused_listeners);
+        for l in paused {
+            l.add_events(READABLE);
+        }
+    }
+
     /// Closes every connection, for lws_context_destroy.
     pub fn close_all(&self) {
         let conns: Vec<Arc<Conn>> = self
@@ -264,8 +287,8 @@ pub fn service(ctx: &Arc<Context>, tsi: usize, timeout_ms: i32) -> i32 {
     if ctx.first_vhost().is_none() {
         return 1;
     }
-    ctx.init_protocols();
     ask_thread_id(ctx, pt);
+    ctx.init_protocols();
     pt.reap();
 
     let has_pending = !pt.state.borrow().pending.is_empty();
@@ -352,6 +375,9 @@ fn scan_timeouts(pt: &Pt) {
             return;
         }
         st.last_scan = now;
+        drop(st);
+        pt.resume_listeners();
+        let st = pt.state.borrow();
         st.conns
             .iter()
             .flatten()
@@ -410,6 +436,7 @@ fn accept(listener: &Arc<Conn>) {
     let pt = &ctx.pts[listener.tsi];
     loop {
         if pt.fd_count() + 1 >= ctx.cfg.fd_limit_per_thread {
+            pt.pause_listener(listener);
             return;
         }
         let stream = {
@@ -419,7 +446,9 @@ fn accept(listener: &Arc<Conn>) {
                 Ok(Some(s)) => s,
                 Ok(None) => return,
                 Err(e) => {
-                    lwsl_err!("accept: {e}");
+                    drop(st);
+                    lwsl_err!("accept: {e}; not accepting for a moment");
+                    pt.pause_listener(listener);
                     return;
                 }
             }
@@ -453,6 +482,9 @@ pub fn close(conn: &Arc<Conn>, why: CloseWhy) {
         conn.callback_p0(reason(R::LWS_CALLBACK_CLOSED_HTTP), std::ptr::null_mut(), 0);
     }
     pt.remove(conn);
+    if !is_listener {
+        pt.resume_listeners();
+    }
     if finals.closed_after_del {
         conn.callback_p0(reason(R::LWS_CALLBACK_CLOSED_HTTP), std::ptr::null_mut(), 0);
     }
