@@ -26,6 +26,8 @@ const UNDECLARED_BODY: u64 = 100 * 1024 * 1024;
 /// Input buffered beyond a response in progress (pipelined requests): past
 /// this much, further input stays in the kernel until the transaction ends.
 const RX_PAUSE: usize = 4096;
+/// Bytes after which a request line's first word is judged (a method).
+const LONGEST_FIRST_WORD: usize = 8;
 /// How long buffered output may take to drain before a close.
 const FLUSH_BEFORE_CLOSE_SECS: i64 = 5;
 
@@ -71,6 +73,8 @@ pub struct HttpConn {
     pub in_transaction: bool,
     /// the application closed while output was still buffered
     pub close_after_flush: bool,
+    /// how much of `rx` the head parser has already looked at
+    pub head_scanned: usize,
 }
 
 fn with_http<T>(conn: &Conn, f: impl FnOnce(&mut HttpConn) -> T) -> Option<T> {
@@ -130,6 +134,7 @@ pub fn adopt(via: &Arc<Conn>, stream: Stream, readbuf: &[u8]) -> Option<Arc<Conn
         file: None,
         in_transaction: false,
         close_after_flush: false,
+        head_scanned: 0,
     };
     let conn = Conn::new(
         ctx.clone(),
@@ -269,7 +274,9 @@ fn read_head(conn: &Arc<Conn>) -> Step {
         let Role::Http(h) = &mut st.role else {
             return Step::Wait;
         };
-        if h.rx.is_empty() {
+        // Nothing of the next request runs while output of the last one is
+        // still buffered (CONTRACT §4); the flush resumes it.
+        if h.rx.is_empty() || !h.tx.is_empty() {
             return Step::Wait;
         }
         let Some(ah) = h.ah.as_mut() else {
@@ -282,9 +289,19 @@ fn read_head(conn: &Arc<Conn>) -> Step {
             conn.remove_events(READABLE);
             return Step::Wait;
         };
+        // A head can only complete, or its method be judged, with a new
+        // line or a first word: parse again only then, so a head dribbled
+        // in byte by byte costs one parse per line.
+        let fresh = &h.rx[h.head_scanned.min(h.rx.len())..];
+        let worth_parsing = fresh.contains(&b'\n') || h.head_scanned <= LONGEST_FIRST_WORD;
+        h.head_scanned = h.rx.len();
+        if !worth_parsing {
+            return Step::Wait;
+        }
         match request::parse_head(&h.rx, ah) {
             Ok(Some(n)) => {
                 h.rx.drain(..n);
+                h.head_scanned = 0;
                 Ok(true)
             }
             Ok(None) => Ok(false),
@@ -494,6 +511,13 @@ pub fn write(conn: &Arc<Conn>, data: &[u8]) -> i32 {
         Some(Ok(buffered)) => {
             if buffered {
                 conn.add_events(WRITABLE);
+            } else if data.len() > send_cap(conn) {
+                // The original sent at most the cap and buffered the rest, so
+                // applications got a WRITEABLE once it drained; they may
+                // rely on it to continue (CONTRACT §13.2). We send it all but
+                // keep that callback.
+                conn.state().writable_requested = true;
+                conn.add_events(WRITABLE);
             }
             i32::try_from(data.len()).unwrap_or(i32::MAX)
         }
@@ -503,6 +527,22 @@ pub fn write(conn: &Arc<Conn>, data: &[u8]) -> i32 {
         }
         None => -1,
     }
+}
+
+/// The most the original gave the socket per lws_write: the protocol's
+/// rx_buffer_size (or pt_serv_buf_size) + LWS_PRE + 4.
+fn send_cap(conn: &Arc<Conn>) -> usize {
+    let rx = conn
+        .vhost
+        .protocols
+        .get(conn.protocol_index())
+        .map_or(0, |p| p.rx_buffer_size);
+    let base = if rx == 0 {
+        conn.ctx.cfg.pt_serv_buf_size
+    } else {
+        rx
+    };
+    base + 16 + 4
 }
 
 /// Sends buffered output; true once nothing is left.
@@ -538,6 +578,11 @@ pub fn on_writable(conn: &Arc<Conn>) -> Flow {
     }
     if serving {
         return send_file_chunk(conn);
+    }
+    if was_buffered
+        && with_http(conn, |h| h.phase == Phase::Head && !h.rx.is_empty()).unwrap_or(false)
+    {
+        conn.ctx.pts[conn.tsi].mark_pending(conn);
     }
     let requested = std::mem::replace(&mut conn.state().writable_requested, false);
     conn.remove_events(WRITABLE);

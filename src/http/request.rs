@@ -13,7 +13,7 @@ const LONGEST_METHOD: usize = 7;
 
 /// How far an unfinished head may outgrow the table's data size (unknown
 /// headers are not stored) before we stop buffering it.
-const HEAD_SLACK: usize = 16 * 1024;
+const HEAD_SLACK: usize = 64 * 1024;
 
 /// Why a head was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
