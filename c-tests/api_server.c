@@ -5,6 +5,10 @@
  *   api_server -d DOCROOT [-e] [-u UNIX_PATH] [-i IFACE] [-n THREADS]
  *
  * -n serves with THREADS service threads (lws_service_tsi on each).
+ * -U UID / -G GID drop privileges after listening (info.uid / info.gid).
+ * At start-up one end of a socketpair is handed to lws_adopt_socket_readbuf
+ * with the start of a request; a thread sends the rest on the other end and
+ * prints "adopted: <status line>".
  * -e runs an external poll() loop fed by the ADD/DEL/CHANGE_MODE_POLL_FD
  * callbacks and lws_service_fd(). Prints "port N" when listening. Routes:
  *   /info        facts from the accessor APIs, one "name=value" per line
@@ -26,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static volatile int interrupted, cancel_sent;
@@ -88,7 +93,7 @@ reply(struct lws *wsi, const char *body)
 static int
 info_page(struct lws *wsi)
 {
-	char out[1024], peer[64], name[128], rip[64];
+	char out[1200], peer[64], name[128], rip[64];
 	unsigned char rnd[16];
 	const struct lws_protocols *pr = lws_get_protocol(wsi);
 	int *vh = (int *)lws_protocol_vh_priv_get(lws_get_vhost(wsi), pr);
@@ -97,7 +102,7 @@ info_page(struct lws *wsi)
 	snprintf(out, sizeof(out),
 		 "hostname=%s\nrandom=%d\nuser=%s\nthreads=%d\nprotocol=%s\nvhpriv=%d\n"
 		 "peer=%s\nrip=%s\nfd_ok=%d\nname_to_protocol=%s\ncontext_ok=%d\nnow_ok=%d\n"
-		 "wsi_user_ok=%d\ninit=%d\n",
+		 "wsi_user_ok=%d\ninit=%d\nuid=%d\ngid=%d\n",
 		 lws_canonical_hostname(context), lws_get_random(context, rnd, sizeof(rnd)),
 		 lws_context_user(context) == context_marker ? "ok" : "bad",
 		 lws_get_count_threads(context), pr ? pr->name : "?", vh ? *vh : -1,
@@ -105,7 +110,7 @@ info_page(struct lws *wsi)
 		 lws_get_socket_fd(wsi) > 2,
 		 lws_vhost_name_to_protocol(lws_get_vhost(wsi), "api") ? "ok" : "missing",
 		 lws_get_context(wsi) == context, lws_now_secs() > 1500000000ul,
-		 lws_wsi_user(wsi) != NULL, init_count);
+		 lws_wsi_user(wsi) != NULL, init_count, (int)getuid(), (int)getgid());
 	return reply(wsi, out);
 }
 
@@ -273,13 +278,49 @@ callback_poll(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 	}
 }
 
+/* helper threads leave SIGINT/SIGTERM to the main thread, whose wait they end */
+static void
+block_stop_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
 static void *
 canceller(void *arg)
 {
 	(void)arg;
+	block_stop_signals();
 	usleep(300000);
 	cancel_sent = 1;
 	lws_cancel_service(context);
+	return NULL;
+}
+
+static int adopt_pair[2];
+
+static void *
+adopted_client(void *arg)
+{
+	char buf[256];
+	ssize_t n;
+
+	(void)arg;
+	block_stop_signals();
+	usleep(100000);
+	if (write(adopt_pair[1], "Host: adopted\r\n\r\n", 17) != 17)
+		return NULL;
+	n = read(adopt_pair[1], buf, sizeof(buf) - 1);
+	if (n > 0) {
+		buf[n] = '\0';
+		*strchr(buf, '\r') = '\0';
+		printf("adopted: %s\n", buf);
+		fflush(stdout);
+	}
 	return NULL;
 }
 
@@ -288,6 +329,7 @@ service_thread(void *arg)
 {
 	int tsi = (int)(long)arg;
 
+	block_stop_signals();
 	while (!interrupted)
 		lws_service_tsi(context, 100, tsi);
 	return NULL;
@@ -306,7 +348,8 @@ main(int argc, char **argv)
 	struct lws_context_creation_info info;
 	struct lws_protocol_vhost_options extra_header = { NULL, NULL, "x-vhost:", "yes" };
 	int n, external = 0, woken_reported = 0, threads = 1;
-	pthread_t thread, servers[LWS_MAX_SMP];
+	pthread_t thread, adopter, servers[LWS_MAX_SMP];
+	static const char request_start[] = "GET /virtual/adopted HTTP/1.1\r\n";
 
 	memset(&info, 0, sizeof info);
 	info.port = 0;
@@ -324,6 +367,10 @@ main(int argc, char **argv)
 			info.iface = argv[++n];
 		else if (!strcmp(argv[n], "-n") && n + 1 < argc)
 			threads = atoi(argv[++n]);
+		else if (!strcmp(argv[n], "-U") && n + 1 < argc)
+			info.uid = atoi(argv[++n]);
+		else if (!strcmp(argv[n], "-G") && n + 1 < argc)
+			info.gid = atoi(argv[++n]);
 	}
 	info.count_threads = (unsigned int)threads;
 	if (external)
@@ -354,6 +401,12 @@ main(int argc, char **argv)
 	printf("port %d\n", info.port);
 	fflush(stdout);
 	pthread_create(&thread, NULL, canceller, NULL);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, adopt_pair) ||
+	    !lws_adopt_socket_readbuf(context, adopt_pair[0], request_start, sizeof(request_start) - 1)) {
+		fprintf(stderr, "adopting a socket failed\n");
+		return 1;
+	}
+	pthread_create(&adopter, NULL, adopted_client, NULL);
 	for (n = 1; n < lws_get_count_threads(context); n++)
 		pthread_create(&servers[n], NULL, service_thread, (void *)(long)n);
 
@@ -383,6 +436,8 @@ main(int argc, char **argv)
 	for (n = 1; n < lws_get_count_threads(context); n++)
 		pthread_join(servers[n], NULL);
 	lws_context_destroy(context);
+	/* destroying the context closed our end: the adopted client sees EOF */
+	pthread_join(adopter, NULL);
 	printf("protocol_destroy=%d\n", destroy_count);
 	return 0;
 }

@@ -84,6 +84,7 @@ def test_accessors_and_protocol_init(api_server):
         "hostname": os.uname().nodename, "random": "16", "user": "ok", "threads": "1",
         "protocol": "http", "vhpriv": "42", "peer": "127.0.0.1", "rip": "127.0.0.1", "fd_ok": "1",
         "name_to_protocol": "ok", "context_ok": "1", "now_ok": "1", "wsi_user_ok": "1", "init": "1",
+        "uid": str(os.getuid()), "gid": str(os.getgid()),
     }
     assert s.stop() == 0
     assert "protocol_destroy=1" in s.out.read_text()
@@ -103,8 +104,10 @@ def test_replaced_fops_serve_virtual_files(api_server):
 
 
 def test_callback_all_protocol(api_server):
+    """Every connection bound to the protocol gets the callback: this
+    request's and the socket adopted at start-up."""
     s = api_server()
-    assert curl(f"http://127.0.0.1:{s.port}/broadcast") == "user-callbacks=1\n"
+    assert curl(f"http://127.0.0.1:{s.port}/broadcast") == "user-callbacks=2\n"
 
 
 def test_vhost_headers_and_server_string(api_server):
@@ -170,7 +173,7 @@ def test_unix_socket(api_server, tmp_path):
 
 def test_interface_name(api_server):
     s = api_server("-i", "lo")
-    assert curl(f"http://127.0.0.1:{s.port}/broadcast") == "user-callbacks=1\n"
+    assert curl(f"http://127.0.0.1:{s.port}/broadcast") == "user-callbacks=2\n"
 
 
 def test_several_service_threads(api_server):
@@ -182,3 +185,18 @@ def test_several_service_threads(api_server):
         bodies = list(pool.map(lambda _: curl(f"http://127.0.0.1:{s.port}/virtual/x"), range(200)))
     assert bodies == ["this file lives in the application's fops\n"] * 200
     assert s.stop() == 0
+
+
+def test_adopted_socket_is_served(api_server):
+    s = api_server()
+    end = time.monotonic() + 5
+    while "adopted:" not in s.out.read_text() and time.monotonic() < end:
+        time.sleep(0.05)
+    assert "adopted: HTTP/1.1 200 OK" in s.out.read_text()
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="dropping privileges needs root")
+def test_privileges_dropped_after_listening(api_server):
+    s = api_server("-U", "65534", "-G", "65534")
+    facts = dict(line.split("=", 1) for line in curl(f"http://127.0.0.1:{s.port}/info").splitlines())
+    assert (facts["uid"], facts["gid"]) == ("65534", "65534")
