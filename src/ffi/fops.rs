@@ -54,6 +54,23 @@ unsafe extern "C" fn posix_seek_cur(
     unsafe { libc::lseek(fd, offset, libc::SEEK_CUR) as c_ulong }
 }
 
+/// The fops convention for a read(2)/write(2) result: 0 with `*amount` set,
+/// or -1 with `*amount` 0.
+///
+/// # Safety
+/// `amount` is NULL or valid for writes.
+unsafe fn io_result(n: isize, amount: *mut c_ulong) -> c_int {
+    if !amount.is_null() {
+        // SAFETY: per this function's contract.
+        unsafe { *amount = n.max(0) as c_ulong };
+    }
+    if n < 0 {
+        -1
+    } else {
+        0
+    }
+}
+
 unsafe extern "C" fn posix_read(
     _wsi: *mut lws,
     fd: lws_filefd_type,
@@ -62,17 +79,7 @@ unsafe extern "C" fn posix_read(
     len: c_ulong,
 ) -> c_int {
     // SAFETY: buf has len writable bytes; amount is valid for writes.
-    unsafe {
-        let n = libc::read(fd, buf.cast(), len as usize);
-        if !amount.is_null() {
-            *amount = if n < 0 { 0 } else { n as c_ulong };
-        }
-        if n < 0 {
-            -1
-        } else {
-            0
-        }
-    }
+    unsafe { io_result(libc::read(fd, buf.cast(), len as usize), amount) }
 }
 
 unsafe extern "C" fn posix_write(
@@ -83,17 +90,7 @@ unsafe extern "C" fn posix_write(
     len: c_ulong,
 ) -> c_int {
     // SAFETY: buf has len readable bytes; amount is valid for writes.
-    unsafe {
-        let n = libc::write(fd, buf.cast(), len as usize);
-        if !amount.is_null() {
-            *amount = if n < 0 { 0 } else { n as c_ulong };
-        }
-        if n < 0 {
-            -1
-        } else {
-            0
-        }
-    }
+    unsafe { io_result(libc::write(fd, buf.cast(), len as usize), amount) }
 }
 
 /// A context's table, filled with the POSIX implementations.
