@@ -14,6 +14,7 @@
  *   /info        facts from the accessor APIs, one "name=value" per line
  *   /virtual/... a file that exists only in the replaced lws_plat_file_ops
  *   /broadcast   lws_callback_all_protocol(LWS_CALLBACK_USER): how many got it
+ *   /redirect    lws_http_redirect(302) to /info
  *   /m/...       file mount on DOCROOT          /cb/...  callback mount ("api")
  *   /auth/...    file mount needing CHECK_ACCESS_RIGHTS (cookie auth=1)
  *   /old         redirect mount to example.com/new
@@ -102,7 +103,7 @@ info_page(struct lws *wsi)
 	snprintf(out, sizeof(out),
 		 "hostname=%s\nrandom=%d\nuser=%s\nthreads=%d\nprotocol=%s\nvhpriv=%d\n"
 		 "peer=%s\nrip=%s\nfd_ok=%d\nname_to_protocol=%s\ncontext_ok=%d\nnow_ok=%d\n"
-		 "wsi_user_ok=%d\ninit=%d\nuid=%d\ngid=%d\n",
+		 "wsi_user_ok=%d\ninit=%d\nuid=%d\ngid=%d\ntoken=%s\n",
 		 lws_canonical_hostname(context), lws_get_random(context, rnd, sizeof(rnd)),
 		 lws_context_user(context) == context_marker ? "ok" : "bad",
 		 lws_get_count_threads(context), pr ? pr->name : "?", vh ? *vh : -1,
@@ -110,7 +111,8 @@ info_page(struct lws *wsi)
 		 lws_get_socket_fd(wsi) > 2,
 		 lws_vhost_name_to_protocol(lws_get_vhost(wsi), "api") ? "ok" : "missing",
 		 lws_get_context(wsi) == context, lws_now_secs() > 1500000000ul,
-		 lws_wsi_user(wsi) != NULL, init_count, (int)getuid(), (int)getgid());
+		 lws_wsi_user(wsi) != NULL, init_count, (int)getuid(), (int)getgid(),
+		 (const char *)lws_token_to_string(WSI_TOKEN_HTTP_CONTENT_LENGTH));
 	return reply(wsi, out);
 }
 
@@ -140,10 +142,19 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 		if (!strcmp(uri, "/info"))
 			return info_page(wsi);
 		if (!strncmp(uri, "/virtual/", 9)) {
-			n = lws_serve_http_file(wsi, uri, "text/plain", NULL, 0);
+			static const char other[] = "x-other: 1\r\n";
+
+			n = lws_serve_http_file(wsi, uri, "text/plain", other, sizeof(other) - 1);
 			if (n < 0)
 				return -1;
 			return n > 0 && lws_http_transaction_completed(wsi) ? -1 : 0;
+		}
+		if (!strcmp(uri, "/redirect")) {
+			unsigned char hb[LWS_PRE + 256], *p = &hb[LWS_PRE], *end = &hb[sizeof(hb) - 1];
+
+			if (lws_http_redirect(wsi, 302, (const unsigned char *)"/info", 5, &p, end) < 0)
+				return -1;
+			return lws_http_transaction_completed(wsi) ? -1 : 0;
 		}
 		if (!strcmp(uri, "/broadcast")) {
 			user_seen = 0;

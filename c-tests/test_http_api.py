@@ -84,7 +84,7 @@ def test_accessors_and_protocol_init(api_server):
         "hostname": os.uname().nodename, "random": "16", "user": "ok", "threads": "1",
         "protocol": "http", "vhpriv": "42", "peer": "127.0.0.1", "rip": "127.0.0.1", "fd_ok": "1",
         "name_to_protocol": "ok", "context_ok": "1", "now_ok": "1", "wsi_user_ok": "1", "init": "1",
-        "uid": str(os.getuid()), "gid": str(os.getgid()),
+        "uid": str(os.getuid()), "gid": str(os.getgid()), "token": "content-length:",
     }
     assert s.stop() == 0
     assert "protocol_destroy=1" in s.out.read_text()
@@ -100,7 +100,19 @@ def test_cancel_service_wakes_the_loop(api_server):
 
 def test_replaced_fops_serve_virtual_files(api_server):
     s = api_server()
-    assert curl(f"http://127.0.0.1:{s.port}/virtual/anything") == "this file lives in the application's fops\n"
+    head, body = head_and_body(f"http://127.0.0.1:{s.port}/virtual/anything")
+    assert body == "this file lives in the application's fops\n"
+    assert head[:2] == ["HTTP/1.1 200 OK", "x-vhost: yes"]
+    assert "content-type: text/plain" in head and "x-other: 1" in head
+    assert "content-length: 42" in head and "cache-control: no-store" in head
+
+
+def test_http_redirect(api_server):
+    s = api_server()
+    head, body = head_and_body(f"http://127.0.0.1:{s.port}/redirect")
+    assert head == ["HTTP/1.1 302 Redirect", "x-vhost: yes", "server: api-server", "location: /info",
+                    "content-type: text/html", "content-length: 0"]
+    assert body == ""
 
 
 def test_callback_all_protocol(api_server):
