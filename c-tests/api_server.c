@@ -6,6 +6,7 @@
  *
  * -n serves with THREADS service threads (lws_service_tsi on each).
  * -U UID / -G GID drop privileges after listening (info.uid / info.gid).
+ * -4 sets LWS_SERVER_OPTION_DISABLE_IPV6 (IPv4 only; else dual stack).
  * At start-up one end of a socketpair is handed to lws_adopt_socket_readbuf
  * with the start of a request; a thread sends the rest on the other end and
  * prints "adopted: <status line>".
@@ -378,6 +379,8 @@ main(int argc, char **argv)
 			info.iface = argv[++n];
 		else if (!strcmp(argv[n], "-n") && n + 1 < argc)
 			threads = atoi(argv[++n]);
+		else if (!strcmp(argv[n], "-4"))
+			info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 		else if (!strcmp(argv[n], "-U") && n + 1 < argc)
 			info.uid = atoi(argv[++n]);
 		else if (!strcmp(argv[n], "-G") && n + 1 < argc)

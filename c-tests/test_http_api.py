@@ -57,7 +57,9 @@ def api_server(build_c, pkg_env, docroot, tmp_path):
     started = []
 
     def start(*args):
-        s = ApiServer(exe, pkg_env, docroot, tmp_path, *args)
+        workdir = tmp_path / f"server{len(started)}"
+        workdir.mkdir()
+        s = ApiServer(exe, pkg_env, docroot, workdir, *args)
         started.append(s)
         return s
 
@@ -212,3 +214,24 @@ def test_privileges_dropped_after_listening(api_server):
     s = api_server("-U", "65534", "-G", "65534")
     facts = dict(line.split("=", 1) for line in curl(f"http://127.0.0.1:{s.port}/info").splitlines())
     assert (facts["uid"], facts["gid"]) == ("65534", "65534")
+
+
+def ipv6_loopback():
+    import socket
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback here")
+def test_dual_stack_and_disable_ipv6(api_server):
+    s = api_server()
+    assert curl("-g", f"http://[::1]:{s.port}/virtual/x") == "this file lives in the application's fops\n"
+    assert curl(f"http://127.0.0.1:{s.port}/virtual/x") == "this file lives in the application's fops\n"
+    v4 = api_server("-4")
+    assert curl(f"http://127.0.0.1:{v4.port}/virtual/x") == "this file lives in the application's fops\n"
+    r = subprocess.run(["curl", "-s", "--max-time", "5", "-g", f"http://[::1]:{v4.port}/"], capture_output=True)
+    assert r.returncode == 7, "DISABLE_IPV6 still listened on IPv6"
