@@ -12,3 +12,4 @@ pub mod ffi;
 pub mod http;
 pub mod service;
 pub mod util;
+pub mod ws;
