@@ -1476,6 +1476,11 @@ LWS_VISIBLE LWS_EXTERN
 int lws_init_vhost_client_ssl(const struct lws_context_creation_info *info,
                               struct lws_vhost *vhost);
 
+// Sets the status and reason sent in the CLOSE frame when the application
+// next closes this WebSocket (reason cut to 123 bytes).
+//
+// # Safety
+// `wsi` is NULL or live; `buf` NULL or `len` readable bytes.
 LWS_VISIBLE LWS_EXTERN
 void lws_close_reason(struct lws *wsi,
                       enum lws_close_status status,
@@ -1485,11 +1490,14 @@ void lws_close_reason(struct lws *wsi,
 // Sends `len` bytes at `buf`. HTTP modes send them as they are and return
 // `len` (what the socket does not take now is buffered and sent first when
 // it is writable); -1 on a dead connection or a write while output is
-// still buffered. WebSocket modes on a connection that is not an
-// established WebSocket send nothing and return 0.
+// still buffered. WebSocket modes build the frame header in the LWS_PRE
+// bytes before `buf` and send header and payload in one write; they return
+// `len` (plus the header for PING/PONG), or 0 on a connection that is not
+// an established WebSocket.
 //
 // # Safety
-// `wsi` is NULL or live; `buf` NULL or `len` readable bytes.
+// `wsi` is NULL or live; `buf` NULL or `len` readable bytes, with LWS_PRE
+// writable bytes before it for the WebSocket modes.
 LWS_VISIBLE LWS_EXTERN
 int lws_write(struct lws *wsi,
               unsigned char *buf,
@@ -1503,10 +1511,20 @@ int lws_write(struct lws *wsi,
 // `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN int lws_callback_on_writable(struct lws *wsi);
 
+// Asks a WRITEABLE callback for every WebSocket using `protocol` on any
+// vhost (same callback and name). Returns 0.
+//
+// # Safety
+// `context` is NULL or live; `protocol` NULL or valid.
 LWS_VISIBLE LWS_EXTERN
 int lws_callback_on_writable_all_protocol(const struct lws_context *context,
                                           const struct lws_protocols *protocol);
 
+// lws_callback_on_writable_all_protocol for one vhost; `protocol` must be
+// one of its protocols (else -1).
+//
+// # Safety
+// `vhost` is NULL or live; `protocol` NULL or valid.
 LWS_VISIBLE LWS_EXTERN
 int lws_callback_on_writable_all_protocol_vhost(const struct lws_vhost *vhost,
                                                 const struct lws_protocols *protocol);
@@ -1514,14 +1532,32 @@ int lws_callback_on_writable_all_protocol_vhost(const struct lws_vhost *vhost,
 // How much the peer allows us to send: unlimited, as only HTTP/2 limits it.
 LWS_VISIBLE LWS_EXTERN size_t lws_get_peer_write_allowance(struct lws *wsi);
 
+// Stops (`enable` 0) or resumes receiving on a WebSocket: bytes already
+// read wait, in order, until it resumes. Returns 0.
+//
+// # Safety
+// `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN int lws_rx_flow_control(struct lws *wsi, int enable);
 
+// Resumes receiving on every WebSocket using `protocol`.
+//
+// # Safety
+// `context` is NULL or live; `protocol` NULL or valid.
 LWS_VISIBLE LWS_EXTERN
 void lws_rx_flow_allow_all_protocol(const struct lws_context *context,
                                     const struct lws_protocols *protocol);
 
+// Bytes of the frame being received still to come after this RECEIVE.
+//
+// # Safety
+// `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN size_t lws_remaining_packet_payload(struct lws *wsi);
 
+// Feeds `len` bytes to the connection as if read from its socket; 0, or -1
+// if the connection closed.
+//
+// # Safety
+// `wsi` is NULL or live; `buf` NULL or `len` readable bytes.
 LWS_VISIBLE LWS_EXTERN int lws_read(struct lws *wsi, unsigned char *buf, size_t len);
 
 // 1 if output is buffered or the socket cannot take more right now.
@@ -1530,8 +1566,14 @@ LWS_VISIBLE LWS_EXTERN int lws_read(struct lws *wsi, unsigned char *buf, size_t 
 // `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN LWS_WARN_UNUSED_RESULT int lws_send_pipe_choked(struct lws *wsi);
 
+// Whether this RECEIVE ends its message.
+//
+// # Safety
+// `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN int lws_is_final_fragment(struct lws *wsi);
 
+// The RSV bits of the frame being received: always 0, as frames with
+// RSV bits are refused without an extension that defines them.
 LWS_VISIBLE LWS_EXTERN unsigned char lws_get_reserved_bits(struct lws *wsi);
 
 // 1 while output the socket refused is waiting to be sent.
@@ -1540,6 +1582,10 @@ LWS_VISIBLE LWS_EXTERN unsigned char lws_get_reserved_bits(struct lws *wsi);
 // `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN LWS_WARN_UNUSED_RESULT int lws_partial_buffered(struct lws *wsi);
 
+// Whether the message being received is binary.
+//
+// # Safety
+// `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN LWS_WARN_UNUSED_RESULT int lws_frame_is_binary(struct lws *wsi);
 
 // The protocol the connection is bound to.

@@ -28,12 +28,15 @@ if ! command -v cargo >/dev/null 2>&1; then
 	curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
 fi
 
-if ! python3 -c 'import pytest' 2>/dev/null; then
-	echo "install-deps: installing pytest"
-	python3 -m pip install -q pytest 2>/dev/null ||
-		python3 -m pip install -q --break-system-packages pytest 2>/dev/null ||
-		DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-pytest >/dev/null
-fi
+# pytest drives the tests; websockets is the peer of the WebSocket tests.
+for module in pytest websockets; do
+	if ! python3 -c "import $module" 2>/dev/null; then
+		echo "install-deps: installing $module"
+		python3 -m pip install -q "$module" 2>/dev/null ||
+			python3 -m pip install -q --break-system-packages "$module" 2>/dev/null ||
+			DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "python3-$module" >/dev/null
+	fi
+done
 
 if command -v rustup >/dev/null 2>&1; then
 	rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt

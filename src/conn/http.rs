@@ -19,7 +19,7 @@ use crate::plat::sock;
 use crate::service::pt::CloseWhy;
 use crate::service::vhost::find_mount;
 
-use super::mount;
+use super::{mount, ws};
 
 /// Body bytes expected from a POST/PUT/PATCH without Content-Length.
 const UNDECLARED_BODY: u64 = 100 * 1024 * 1024;
@@ -48,6 +48,8 @@ pub enum Phase {
     Responding,
     /// write side shut after an orderly close: waiting for the peer's EOF
     Linger,
+    /// an established WebSocket
+    Ws,
 }
 
 /// A file being sent by lws_serve_http_file.
@@ -75,9 +77,14 @@ pub struct HttpConn {
     pub close_after_flush: bool,
     /// how much of `rx` the head parser has already looked at
     pub head_scanned: usize,
+    /// how much of `rx` the WebSocket decoder has consumed
+    pub rx_off: usize,
+    pub ws: Option<Box<super::ws::WsState>>,
+    /// a refused WebSocket upgrade: closed without final callbacks
+    pub rejected: bool,
 }
 
-fn with_http<T>(conn: &Conn, f: impl FnOnce(&mut HttpConn) -> T) -> Option<T> {
+pub(crate) fn with_http<T>(conn: &Conn, f: impl FnOnce(&mut HttpConn) -> T) -> Option<T> {
     let mut st = conn.state();
     match &mut st.role {
         Role::Http(h) => Some(f(h)),
@@ -135,6 +142,9 @@ pub fn adopt(via: &Arc<Conn>, stream: Stream, readbuf: &[u8]) -> Option<Arc<Conn
         in_transaction: false,
         close_after_flush: false,
         head_scanned: 0,
+        rx_off: 0,
+        ws: None,
+        rejected: false,
     };
     let conn = Conn::new(
         ctx.clone(),
@@ -218,7 +228,8 @@ pub fn on_readable(conn: &Arc<Conn>, buf: &mut [u8]) -> Flow {
         let Role::Http(h) = &mut st.role else {
             return Flow::Continue;
         };
-        if h.phase == Phase::Responding && h.rx.len() >= RX_PAUSE {
+        let flow_off = h.ws.as_ref().is_some_and(|w| w.flow_disabled);
+        if (h.phase == Phase::Responding && h.rx.len() >= RX_PAUSE) || flow_off {
             drop(st);
             conn.remove_events(READABLE);
             return Flow::Continue;
@@ -252,6 +263,7 @@ pub fn process(conn: &Arc<Conn>) -> Flow {
         let step = match phase {
             Phase::Head => read_head(conn),
             Phase::Body => deliver_body(conn),
+            Phase::Ws => ws::deliver(conn),
             Phase::Responding | Phase::Linger => return Flow::Continue,
         };
         match step {
@@ -262,7 +274,7 @@ pub fn process(conn: &Arc<Conn>) -> Flow {
     }
 }
 
-enum Step {
+pub(crate) enum Step {
     Again,
     Wait,
     Done(Flow),
@@ -360,6 +372,9 @@ fn start_request(conn: &Arc<Conn>) -> Flow {
         return Flow::Close(CloseWhy::Error);
     };
     conn.set_timeout(0, 0);
+    if ws::wants_upgrade(conn) {
+        return ws::upgrade(conn);
+    }
     if conn.state().user.is_none() {
         let size = conn
             .vhost
@@ -575,6 +590,9 @@ pub fn on_writable(conn: &Arc<Conn>) -> Flow {
         with_http(conn, |h| (h.close_after_flush, h.file.is_some())).unwrap_or((false, false));
     if closing {
         return Flow::Close(CloseWhy::App);
+    }
+    if with_http(conn, |h| h.phase == Phase::Ws).unwrap_or(false) {
+        return ws::on_writable(conn, was_buffered);
     }
     if serving {
         return send_file_chunk(conn);
@@ -940,8 +958,13 @@ pub fn redirect(conn: &Arc<Conn>, code: u32, location: &[u8]) -> i32 {
 /// drains first (up to 5 s), then the write side is shut and the peer's EOF
 /// awaited (up to `timeout_secs`). True while that is in progress.
 pub fn linger(conn: &Arc<Conn>, why: CloseWhy) -> bool {
-    if why != CloseWhy::App {
+    if why == CloseWhy::Rejected {
+        with_http(conn, |h| h.rejected = true);
+    } else if why != CloseWhy::App {
         return false;
+    }
+    if ws::begin_close(conn) {
+        return true;
     }
     let Some((phase, buffered)) = with_http(conn, |h| (h.phase, !h.tx.is_empty())) else {
         return false;
@@ -982,14 +1005,30 @@ pub struct Finals {
     pub drop_and_closed_first: bool,
     /// CLOSED_HTTP after leaving the poll set
     pub closed_after_del: bool,
+    /// an established WebSocket: HTTP_DROP_PROTOCOL and CLOSED after leaving
+    pub ws_closed: bool,
 }
 
 pub fn finals(conn: &Arc<Conn>, why: CloseWhy) -> Finals {
-    let Some((in_transaction, lingering)) =
-        with_http(conn, |h| (h.in_transaction, h.phase == Phase::Linger))
-    else {
+    let Some((in_transaction, lingering, ws, rejected)) = with_http(conn, |h| {
+        (
+            h.in_transaction,
+            h.phase == Phase::Linger,
+            h.ws.is_some(),
+            h.rejected,
+        )
+    }) else {
         return Finals::default();
     };
+    if rejected {
+        return Finals::default();
+    }
+    if ws {
+        return Finals {
+            ws_closed: true,
+            ..Finals::default()
+        };
+    }
     let idle_timeout = why == CloseWhy::Timeout(reason_t(T::PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE));
     if idle_timeout {
         return Finals::default();
@@ -997,12 +1036,12 @@ pub fn finals(conn: &Arc<Conn>, why: CloseWhy) -> Finals {
     if !in_transaction && !lingering && why != CloseWhy::Destroy {
         return Finals {
             drop_and_closed_first: true,
-            closed_after_del: false,
+            ..Finals::default()
         };
     }
     Finals {
-        drop_and_closed_first: false,
         closed_after_del: true,
+        ..Finals::default()
     }
 }
 
@@ -1037,5 +1076,20 @@ pub fn file_fragment(conn: &Arc<Conn>) -> i32 {
         FileStep::More => 0,
         FileStep::Done => 1,
         FileStep::Failed => -1,
+    }
+}
+
+/// `lws_read`: bytes handed over by the application as if read from the
+/// socket; false if the connection closed.
+pub fn feed(conn: &Arc<Conn>, data: &[u8]) -> bool {
+    if with_http(conn, |h| h.rx.extend_from_slice(data)).is_none() {
+        return false;
+    }
+    match process(conn) {
+        Flow::Continue => !conn.is_dead(),
+        Flow::Close(why) => {
+            crate::service::pt::close(conn, why);
+            false
+        }
     }
 }

@@ -8,6 +8,7 @@
 pub mod http;
 pub mod mount;
 pub mod transport;
+pub mod ws;
 
 use std::os::fd::RawFd;
 use std::os::raw::c_void;

@@ -107,6 +107,7 @@ pub(crate) unsafe fn context_config(info: &lws_context_creation_info) -> Context
             info.fd_limit_per_thread as usize
         },
         user: info.user as usize,
+        ws_ping_pong_interval: info.ws_ping_pong_interval,
     }
 }
 
@@ -184,6 +185,7 @@ pub(crate) unsafe fn vhost_config(info: &lws_context_creation_info) -> Option<Vh
     // SAFETY: pvo is NULL or a valid list.
     let pvos = unsafe { pvo_list(info.pvo) };
     let mut protocols = Vec::new();
+    let mut default_protocol = None;
     let mut p = info.protocols;
     // SAFETY: the array ends with an entry whose callback is NULL.
     while let Some(entry) = unsafe { p.as_ref() } {
@@ -194,11 +196,21 @@ pub(crate) unsafe fn vhost_config(info: &lws_context_creation_info) -> Option<Vh
         let name = unsafe { opt_string(entry.name) }
             .unwrap_or_default()
             .into_bytes();
-        let pvo_options = pvos
+        let pvo = pvos
             .iter()
             // SAFETY: pvo names are C strings.
-            .find(|o| !o.name.is_null() && unsafe { CStr::from_ptr(o.name) }.to_bytes() == name)
-            .map_or(0, |o| o.options as usize);
+            .find(|o| !o.name.is_null() && unsafe { CStr::from_ptr(o.name) }.to_bytes() == name);
+        let pvo_options = pvo.map_or(0, |o| o.options as usize);
+        // SAFETY: a pvo's options is NULL or a valid list.
+        let options = pvo
+            .map(|o| unsafe { pvo_list(o.options) })
+            .unwrap_or_default();
+        // SAFETY: option names are C strings.
+        if options.iter().any(|o| {
+            !o.name.is_null() && unsafe { CStr::from_ptr(o.name) }.to_bytes() == b"default"
+        }) {
+            default_protocol = Some(protocols.len());
+        }
         protocols.push(Protocol {
             name,
             callback,
@@ -238,6 +250,7 @@ pub(crate) unsafe fn vhost_config(info: &lws_context_creation_info) -> Option<Vh
         protocols,
         headers,
         mounts,
+        default_protocol,
         options: info.options,
         keepalive_timeout: if info.keepalive_timeout <= 0 {
             5

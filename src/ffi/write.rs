@@ -1,11 +1,7 @@
 //! Sending, writeable callbacks, flow control and frame state.
 //!
-//! HTTP writes work; the WebSocket parts (frames, flow control, frame
-//! state) arrive with the WebSocket milestone and until then report
-//! themselves as not yet implemented.
-
-// The exports not implemented yet keep their C parameter names.
-#![allow(unused_variables)]
+//! Writes (HTTP and WebSocket frames), writeable requests, rx flow
+//! control and the state of the frame being received.
 
 use std::os::raw::{c_int, c_uchar};
 
@@ -14,26 +10,75 @@ use super::guard;
 use super::handle;
 use super::types::{lws, lws_context, lws_protocols, lws_vhost};
 use crate::conn::http as core_http;
-use crate::conn::Role;
+use crate::conn::ws as core_ws;
+use crate::conn::{Conn, Role};
+use crate::service::context::Context;
+use crate::service::vhost::Vhost;
 
+/// Runs `f` on every established WebSocket of `vhosts` bound to the entry
+/// matching `protocol` (same callback and name).
+fn for_ws_using(
+    ctx: &Context,
+    vhosts: &[std::sync::Arc<Vhost>],
+    protocol: &lws_protocols,
+    mut f: impl FnMut(&std::sync::Arc<Conn>),
+) {
+    for vhost in vhosts {
+        let Some(index) = super::wsi::same_protocol(vhost, protocol) else {
+            continue;
+        };
+        for pt in &ctx.pts {
+            for conn in pt.connections() {
+                if std::sync::Arc::ptr_eq(&conn.vhost, vhost)
+                    && conn.protocol_index() == index
+                    && !conn.is_dead()
+                    && core_ws::is_established(&conn)
+                {
+                    f(&conn);
+                }
+            }
+        }
+    }
+}
+
+/// Sets the status and reason sent in the CLOSE frame when the application
+/// next closes this WebSocket (reason cut to 123 bytes).
+///
+/// # Safety
+/// `wsi` is NULL or live; `buf` NULL or `len` readable bytes.
 #[no_mangle]
-pub extern "C" fn lws_close_reason(
+pub unsafe extern "C" fn lws_close_reason(
     wsi: *mut lws,
     status: CloseStatus,
     buf: *mut c_uchar,
     len: usize,
 ) {
-    not_yet!("lws_close_reason")
+    // SAFETY: per this function's contract.
+    let Some(conn) = (unsafe { handle::conn(wsi) }) else {
+        return;
+    };
+    let reason = if buf.is_null() {
+        &[][..]
+    } else {
+        // SAFETY: per this function's contract.
+        unsafe { std::slice::from_raw_parts(buf, len) }
+    };
+    guard("lws_close_reason", (), || {
+        core_ws::set_close_reason(&conn, status.0 as u16, reason)
+    })
 }
 
 /// Sends `len` bytes at `buf`. HTTP modes send them as they are and return
 /// `len` (what the socket does not take now is buffered and sent first when
 /// it is writable); -1 on a dead connection or a write while output is
-/// still buffered. WebSocket modes on a connection that is not an
-/// established WebSocket send nothing and return 0.
+/// still buffered. WebSocket modes build the frame header in the LWS_PRE
+/// bytes before `buf` and send header and payload in one write; they return
+/// `len` (plus the header for PING/PONG), or 0 on a connection that is not
+/// an established WebSocket.
 ///
 /// # Safety
-/// `wsi` is NULL or live; `buf` NULL or `len` readable bytes.
+/// `wsi` is NULL or live; `buf` NULL or `len` readable bytes, with LWS_PRE
+/// writable bytes before it for the WebSocket modes.
 #[no_mangle]
 pub unsafe extern "C" fn lws_write(
     wsi: *mut lws,
@@ -45,8 +90,8 @@ pub unsafe extern "C" fn lws_write(
     let Some(conn) = (unsafe { handle::conn(wsi) }) else {
         return -1;
     };
-    let mode =
-        protocol.0 & !(W::LWS_WRITE_NO_FIN as u32 | W::LWS_WRITE_CLIENT_IGNORE_XOR_MASK as u32);
+    let flags = W::LWS_WRITE_NO_FIN as u32 | W::LWS_WRITE_CLIENT_IGNORE_XOR_MASK as u32;
+    let mode = protocol.0 & !flags;
     let http_mode = [
         W::LWS_WRITE_HTTP,
         W::LWS_WRITE_HTTP_FINAL,
@@ -54,8 +99,19 @@ pub unsafe extern "C" fn lws_write(
     ]
     .iter()
     .any(|m| *m as u32 == mode);
-    if !http_mode || !matches!(conn.state().role, Role::Http(_)) {
+    if !matches!(conn.state().role, Role::Http(_)) {
         return 0;
+    }
+    if !http_mode {
+        if buf.is_null() {
+            return -1;
+        }
+        let fin = protocol.0 & W::LWS_WRITE_NO_FIN as u32 == 0;
+        // SAFETY: callers leave LWS_PRE writable bytes before the payload.
+        let frame = unsafe {
+            std::slice::from_raw_parts_mut(buf.sub(core_ws::LWS_PRE), core_ws::LWS_PRE + len)
+        };
+        return guard("lws_write", -1, || core_ws::write(&conn, frame, mode, fin));
     }
     if len == 0 {
         return 0;
@@ -87,49 +143,138 @@ pub unsafe extern "C" fn lws_callback_on_writable(wsi: *mut lws) -> c_int {
     })
 }
 
+/// Asks a WRITEABLE callback for every WebSocket using `protocol` on any
+/// vhost (same callback and name). Returns 0.
+///
+/// # Safety
+/// `context` is NULL or live; `protocol` NULL or valid.
 #[no_mangle]
-pub extern "C" fn lws_callback_on_writable_all_protocol(
+pub unsafe extern "C" fn lws_callback_on_writable_all_protocol(
     context: *const lws_context,
     protocol: *const lws_protocols,
 ) -> c_int {
-    not_yet!("lws_callback_on_writable_all_protocol", -1)
+    // SAFETY: per this function's contract.
+    let (Some(h), Some(protocol)) = (unsafe { handle::context(context) }, unsafe {
+        protocol.as_ref()
+    }) else {
+        return -1;
+    };
+    guard("lws_callback_on_writable_all_protocol", -1, || {
+        for_ws_using(&h.ctx, &h.ctx.vhosts(), protocol, |c| {
+            core_http::request_writable(c);
+        });
+        0
+    })
 }
 
+/// lws_callback_on_writable_all_protocol for one vhost; `protocol` must be
+/// one of its protocols (else -1).
+///
+/// # Safety
+/// `vhost` is NULL or live; `protocol` NULL or valid.
 #[no_mangle]
-pub extern "C" fn lws_callback_on_writable_all_protocol_vhost(
+pub unsafe extern "C" fn lws_callback_on_writable_all_protocol_vhost(
     vhost: *const lws_vhost,
     protocol: *const lws_protocols,
 ) -> c_int {
-    not_yet!("lws_callback_on_writable_all_protocol_vhost", -1)
+    // SAFETY: per this function's contract.
+    let (Some(vh), Some(entry)) = (unsafe { handle::vhost(vhost) }, unsafe {
+        protocol.as_ref()
+    }) else {
+        return -1;
+    };
+    if !vh.protocols.iter().any(|p| p.c_addr == protocol as usize) {
+        return -1;
+    }
+    let Some(ctx) = crate::service::context::owner_of(&vh) else {
+        return -1;
+    };
+    guard("lws_callback_on_writable_all_protocol_vhost", -1, || {
+        for_ws_using(&ctx, &[vh], entry, |c| {
+            core_http::request_writable(c);
+        });
+        0
+    })
 }
 
 /// How much the peer allows us to send: unlimited, as only HTTP/2 limits it.
 #[no_mangle]
 pub extern "C" fn lws_get_peer_write_allowance(wsi: *mut lws) -> usize {
+    let _ = wsi;
     usize::MAX
 }
 
+/// Stops (`enable` 0) or resumes receiving on a WebSocket: bytes already
+/// read wait, in order, until it resumes. Returns 0.
+///
+/// # Safety
+/// `wsi` is NULL or a live connection.
 #[no_mangle]
-pub extern "C" fn lws_rx_flow_control(wsi: *mut lws, enable: c_int) -> c_int {
-    not_yet!("lws_rx_flow_control", -1)
+pub unsafe extern "C" fn lws_rx_flow_control(wsi: *mut lws, enable: c_int) -> c_int {
+    // SAFETY: per this function's contract.
+    let Some(conn) = (unsafe { handle::conn(wsi) }) else {
+        return -1;
+    };
+    guard("lws_rx_flow_control", -1, || {
+        core_ws::flow_control(&conn, enable != 0)
+    })
 }
 
+/// Resumes receiving on every WebSocket using `protocol`.
+///
+/// # Safety
+/// `context` is NULL or live; `protocol` NULL or valid.
 #[no_mangle]
-pub extern "C" fn lws_rx_flow_allow_all_protocol(
+pub unsafe extern "C" fn lws_rx_flow_allow_all_protocol(
     context: *const lws_context,
     protocol: *const lws_protocols,
 ) {
-    not_yet!("lws_rx_flow_allow_all_protocol")
+    // SAFETY: per this function's contract.
+    let (Some(h), Some(protocol)) = (unsafe { handle::context(context) }, unsafe {
+        protocol.as_ref()
+    }) else {
+        return;
+    };
+    guard("lws_rx_flow_allow_all_protocol", (), || {
+        for_ws_using(&h.ctx, &h.ctx.vhosts(), protocol, |c| {
+            core_ws::flow_control(c, true);
+        })
+    })
 }
 
+/// Bytes of the frame being received still to come after this RECEIVE.
+///
+/// # Safety
+/// `wsi` is NULL or a live connection.
 #[no_mangle]
-pub extern "C" fn lws_remaining_packet_payload(wsi: *mut lws) -> usize {
-    not_yet!("lws_remaining_packet_payload", 0)
+pub unsafe extern "C" fn lws_remaining_packet_payload(wsi: *mut lws) -> usize {
+    // SAFETY: per this function's contract.
+    unsafe { handle::conn(wsi) }.map_or(0, |c| core_ws::frame_info(&c).remaining as usize)
 }
 
+/// Feeds `len` bytes to the connection as if read from its socket; 0, or -1
+/// if the connection closed.
+///
+/// # Safety
+/// `wsi` is NULL or live; `buf` NULL or `len` readable bytes.
 #[no_mangle]
-pub extern "C" fn lws_read(wsi: *mut lws, buf: *mut c_uchar, len: usize) -> c_int {
-    not_yet!("lws_read", -1)
+pub unsafe extern "C" fn lws_read(wsi: *mut lws, buf: *mut c_uchar, len: usize) -> c_int {
+    // SAFETY: per this function's contract.
+    let Some(conn) = (unsafe { handle::conn(wsi) }) else {
+        return -1;
+    };
+    if buf.is_null() {
+        return -1;
+    }
+    // SAFETY: per this function's contract.
+    let data = unsafe { std::slice::from_raw_parts(buf, len) };
+    guard("lws_read", -1, || {
+        if core_http::feed(&conn, data) {
+            0
+        } else {
+            -1
+        }
+    })
 }
 
 /// 1 if output is buffered or the socket cannot take more right now.
@@ -148,14 +293,25 @@ pub unsafe extern "C" fn lws_send_pipe_choked(wsi: *mut lws) -> c_int {
     })
 }
 
+/// Whether this RECEIVE ends its message.
+///
+/// # Safety
+/// `wsi` is NULL or a live connection.
 #[no_mangle]
-pub extern "C" fn lws_is_final_fragment(wsi: *mut lws) -> c_int {
-    not_yet!("lws_is_final_fragment", -1)
+pub unsafe extern "C" fn lws_is_final_fragment(wsi: *mut lws) -> c_int {
+    // SAFETY: per this function's contract.
+    unsafe { handle::conn(wsi) }.map_or(0, |c| {
+        let f = core_ws::frame_info(&c);
+        c_int::from(f.fin && f.remaining == 0)
+    })
 }
 
+/// The RSV bits of the frame being received: always 0, as frames with
+/// RSV bits are refused without an extension that defines them.
 #[no_mangle]
 pub extern "C" fn lws_get_reserved_bits(wsi: *mut lws) -> c_uchar {
-    not_yet!("lws_get_reserved_bits", 0)
+    let _ = wsi;
+    0
 }
 
 /// 1 while output the socket refused is waiting to be sent.
@@ -172,8 +328,13 @@ pub unsafe extern "C" fn lws_partial_buffered(wsi: *mut lws) -> c_int {
     c_int::from(core_http::buffered(&conn))
 }
 
+/// Whether the message being received is binary.
+///
+/// # Safety
+/// `wsi` is NULL or a live connection.
 #[must_use]
 #[no_mangle]
-pub extern "C" fn lws_frame_is_binary(wsi: *mut lws) -> c_int {
-    not_yet!("lws_frame_is_binary", -1)
+pub unsafe extern "C" fn lws_frame_is_binary(wsi: *mut lws) -> c_int {
+    // SAFETY: per this function's contract.
+    unsafe { handle::conn(wsi) }.map_or(0, |c| c_int::from(core_ws::frame_info(&c).binary))
 }

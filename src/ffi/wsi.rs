@@ -41,7 +41,7 @@ pub unsafe extern "C" fn lws_protocol_get(wsi: *mut lws) -> *const lws_protocols
 }
 
 /// The vhost's protocol matching `protocol` (same callback and name).
-fn same_protocol(vhost: &Vhost, protocol: &lws_protocols) -> Option<usize> {
+pub(crate) fn same_protocol(vhost: &Vhost, protocol: &lws_protocols) -> Option<usize> {
     let callback = protocol.callback? as usize;
     let name = (!protocol.name.is_null())
         // SAFETY: a protocol name is a C string.

@@ -31,6 +31,8 @@ pub struct ContextConfig {
     pub fd_limit_per_thread: usize,
     /// `info->user`, returned by lws_context_user
     pub user: usize,
+    /// idle seconds before an established WebSocket is pinged (0: never)
+    pub ws_ping_pong_interval: u16,
 }
 
 /// What lws_create_vhost needs besides the context.
@@ -39,6 +41,7 @@ pub struct VhostConfig {
     pub protocols: Vec<Protocol>,
     pub headers: Vec<(Vec<u8>, Vec<u8>)>,
     pub mounts: Vec<super::vhost::Mount>,
+    pub default_protocol: Option<usize>,
     pub options: u32,
     pub keepalive_timeout: u32,
     pub tcp_keepalive: Option<(i32, i32, i32)>,
@@ -144,6 +147,7 @@ impl Context {
             protocols: vcfg.protocols,
             headers: vcfg.headers,
             mounts: vcfg.mounts,
+            default_protocol: vcfg.default_protocol,
             options: vcfg.options,
             keepalive_timeout: vcfg.keepalive_timeout,
             tcp_keepalive: vcfg.tcp_keepalive,

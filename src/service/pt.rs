@@ -28,6 +28,8 @@ pub enum CloseWhy {
     App,
     /// a protocol error
     Error,
+    /// a refused WebSocket upgrade: no reply, no final callbacks
+    Rejected,
     /// lws_context_destroy
     Destroy,
 }
@@ -53,6 +55,8 @@ pub struct PtState {
 
 pub struct Pt {
     pub tsi: usize,
+    /// ws_ping_pong_interval (0: off)
+    ping_interval: u16,
     poller: Poller,
     waker: Waker,
     pub state: Confined<PtState>,
@@ -65,6 +69,7 @@ impl Pt {
         poller.add(waker.fd(), READABLE)?;
         Ok(Pt {
             tsi,
+            ping_interval: cfg.ws_ping_pong_interval,
             poller,
             waker,
             state: Confined::new(PtState {
@@ -392,6 +397,12 @@ fn scan_timeouts(pt: &Pt) {
     for (conn, why) in expired {
         close(&conn, CloseWhy::Timeout(why));
     }
+    let interval = u64::from(pt.ping_interval);
+    if interval > 0 {
+        for conn in pt.connections() {
+            crate::conn::ws::idle_check(&conn, interval, now);
+        }
+    }
 }
 
 fn service_conn(conn: &Arc<Conn>, r: Ready) {
@@ -487,6 +498,16 @@ pub fn close(conn: &Arc<Conn>, why: CloseWhy) {
     }
     if finals.closed_after_del {
         conn.callback_p0(reason(R::LWS_CALLBACK_CLOSED_HTTP), std::ptr::null_mut(), 0);
+    }
+    if finals.ws_closed {
+        if conn.state().user.is_some() {
+            conn.callback(
+                reason(R::LWS_CALLBACK_HTTP_DROP_PROTOCOL),
+                std::ptr::null_mut(),
+                0,
+            );
+        }
+        conn.callback(reason(R::LWS_CALLBACK_CLOSED), std::ptr::null_mut(), 0);
     }
     conn.callback_p0(reason(R::LWS_CALLBACK_WSI_DESTROY), std::ptr::null_mut(), 0);
     let had_ah = http::teardown(conn);

@@ -102,6 +102,8 @@ pub struct Vhost {
     /// extra headers for every lws-built response head (`info->headers`)
     pub headers: Vec<(Vec<u8>, Vec<u8>)>,
     pub mounts: Vec<Mount>,
+    /// protocol for upgrades naming none (pvo "default"), if not the first
+    pub default_protocol: Option<usize>,
     pub options: u32,
     pub keepalive_timeout: u32,
     /// TCP keepalive (idle, probes, interval), if ka_time was set
@@ -134,6 +136,12 @@ impl Vhost {
             .iter()
             .position(|p| p.c_addr == c_addr)
             .or_else(|| name.and_then(|n| self.protocols.iter().position(|p| p.name == n)))
+    }
+
+    /// The protocol for upgrades that name none: the one whose pvo has a
+    /// "default" option, else the first.
+    pub fn default_ws_protocol(&self) -> usize {
+        self.default_protocol.unwrap_or(0)
     }
 
     pub fn protocol_by_name(&self, name: &[u8]) -> Option<usize> {

@@ -1,0 +1,528 @@
+//! Server-side WebSocket connections: the upgrade (CONTRACT §3 E/F),
+//! receiving (§5: RECEIVE in rx_buffer_size chunks with LWS_PRE headroom,
+//! automatic PONG, peer close), writing frames in the caller's headroom (§4),
+//! rx flow control, the close handshake and the idle ping.
+
+use std::os::raw::c_void;
+use std::sync::Arc;
+
+use super::http::{self, with_http, Flow, Phase, Step};
+use super::{reason, Conn};
+use crate::ffi::enums::lws_callback_reasons as R;
+use crate::ffi::enums::pending_timeout as T;
+use crate::http::tokens;
+use crate::plat::epoll::{READABLE, WRITABLE};
+use crate::service::pt::CloseWhy;
+use crate::ws::frame::{self, opcode, Decoder, Event};
+use crate::ws::handshake;
+
+/// The headroom lws callers leave before payloads (`LWS_PRE`).
+pub const LWS_PRE: usize = 16;
+/// Longest close reason lws_close_reason keeps (125 minus the code).
+const CLOSE_REASON_MAX: usize = 123;
+/// How long we wait for the peer's CLOSE after sending ours.
+const CLOSE_ACK_SECS: i64 = 1;
+
+pub struct WsState {
+    decoder: Decoder,
+    /// payload bytes per RECEIVE (rx_buffer_size, or pt_serv_buf_size)
+    rx_size: usize,
+    /// LWS_PRE headroom, then the payload collected for the next RECEIVE
+    rx_buf: Vec<u8>,
+    /// the frame of the current RECEIVE, for lws_is_final_fragment & co.
+    pub fin: bool,
+    pub binary: bool,
+    pub remaining: u64,
+    /// the last PING's payload, answered at the next writable moment
+    pending_pong: Option<Vec<u8>>,
+    /// a CLOSE to send at the next writable moment, then close
+    pending_close: Option<Vec<u8>>,
+    /// what lws_close_reason set: the CLOSE payload of an application close
+    pub close_reason: Option<Vec<u8>>,
+    /// a CLOSE was sent or received: data frames are discarded
+    closing: bool,
+    pub flow_disabled: bool,
+    /// last second with traffic, for ws_ping_pong_interval
+    pub last_io: u64,
+    /// the connection was idle for ws_ping_pong_interval: PING when writable
+    ping_due: bool,
+    /// an idle PING is out and its PONG awaited
+    ping_out: bool,
+}
+
+impl WsState {
+    fn new(rx_size: usize, validate_utf8: bool) -> WsState {
+        let mut rx_buf = Vec::with_capacity(LWS_PRE + rx_size + 1);
+        rx_buf.resize(LWS_PRE, 0);
+        WsState {
+            decoder: Decoder::new(true, validate_utf8),
+            rx_size,
+            rx_buf,
+            fin: false,
+            binary: false,
+            remaining: 0,
+            pending_pong: None,
+            pending_close: None,
+            close_reason: None,
+            closing: false,
+            flow_disabled: false,
+            last_io: crate::service::now_secs(),
+            ping_due: false,
+            ping_out: false,
+        }
+    }
+}
+
+fn with_ws<T>(conn: &Conn, f: impl FnOnce(&mut WsState) -> T) -> Option<T> {
+    with_http(conn, |h| h.ws.as_deref_mut().map(f)).flatten()
+}
+
+/// The request head asks for a WebSocket (Upgrade: websocket).
+pub fn wants_upgrade(conn: &Arc<Conn>) -> bool {
+    http::header_text(conn, tokens::WSI_TOKEN_UPGRADE)
+        .is_some_and(|u| u.eq_ignore_ascii_case(b"websocket"))
+}
+
+/// The upgrade: check the handshake, pick the protocol, FILTER_PROTOCOL_
+/// CONNECTION, 101, ESTABLISHED; the header table goes back to the pool
+/// after that. A refused upgrade gets no reply, only the closed write side.
+pub fn upgrade(conn: &Arc<Conn>) -> Flow {
+    let hdr = |t| http::header_text(conn, t);
+    let protocol_header = hdr(tokens::WSI_TOKEN_PROTOCOL);
+    let key = hdr(tokens::WSI_TOKEN_KEY);
+    if let Err(why) = handshake::check_upgrade(
+        hdr(tokens::WSI_TOKEN_HOST).as_deref(),
+        hdr(tokens::WSI_TOKEN_UPGRADE).as_deref(),
+        hdr(tokens::WSI_TOKEN_CONNECTION).as_deref(),
+        hdr(tokens::WSI_TOKEN_VERSION).as_deref(),
+        key.as_deref(),
+        protocol_header.as_deref(),
+    ) {
+        lwsl_notice!("refusing a WebSocket upgrade: {why:?}");
+        return Flow::Close(CloseWhy::Rejected);
+    }
+    let vhost = &conn.vhost;
+    let chosen = match &protocol_header {
+        Some(list) => handshake::protocols(list).find_map(|name| vhost.protocol_by_name(name)),
+        None => Some(vhost.default_ws_protocol()),
+    };
+    let Some(index) = chosen else {
+        lwsl_notice!(
+            "refusing a WebSocket upgrade: no protocol of {:?} is served",
+            protocol_header.map(|p| String::from_utf8_lossy(&p).into_owned())
+        );
+        return Flow::Close(CloseWhy::Rejected);
+    };
+    let protocol = &vhost.protocols[index];
+    {
+        let size = protocol.per_session_data_size;
+        let old = {
+            let mut st = conn.state();
+            st.protocol = index;
+            std::mem::replace(
+                &mut st.user,
+                (size > 0).then(|| crate::service::vhost::zeroed(size)),
+            )
+        };
+        if let Some(old) = old {
+            conn.ctx.pts[conn.tsi].retire(old);
+        }
+    }
+    let mut raw = protocol_header.clone().map(|mut p| {
+        p.push(0);
+        p
+    });
+    let raw_ptr = raw
+        .as_mut()
+        .map_or(std::ptr::null_mut(), |p| p.as_mut_ptr().cast::<c_void>());
+    if conn.callback(
+        reason(R::LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION),
+        raw_ptr,
+        0,
+    ) != 0
+    {
+        return Flow::Close(CloseWhy::Rejected);
+    }
+    let accept = handshake::accept_key(key.as_deref().unwrap_or_default());
+    let selected = protocol_header.as_ref().map(|_| protocol.name.as_slice());
+    if http::write(conn, &handshake::response(&accept, selected)) < 0 {
+        return Flow::Close(CloseWhy::Hangup);
+    }
+    let rx_size = if protocol.rx_buffer_size == 0 {
+        conn.ctx.cfg.pt_serv_buf_size
+    } else {
+        protocol.rx_buffer_size
+    };
+    let validate = crate::service::context::has_option(
+        conn.ctx.cfg.options,
+        crate::ffi::enums::lws_context_options::LWS_SERVER_OPTION_VALIDATE_UTF8,
+    );
+    with_http(conn, |h| {
+        h.phase = Phase::Ws;
+        h.in_transaction = false;
+        h.ws = Some(Box::new(WsState::new(rx_size.max(1), validate)));
+    });
+    conn.set_timeout(0, 0);
+    if conn.callback(reason(R::LWS_CALLBACK_ESTABLISHED), std::ptr::null_mut(), 0) != 0 {
+        return Flow::Close(CloseWhy::App);
+    }
+    if with_http(conn, |h| h.ah.take().is_some()).unwrap_or(false) {
+        conn.ctx.pts[conn.tsi].release_ah();
+    }
+    Flow::Continue
+}
+
+/// Decodes buffered input: RECEIVE per rx_size bytes or frame end, control
+/// frames handled here. Stops while rx flow is off.
+pub(crate) fn deliver(conn: &Arc<Conn>) -> Step {
+    enum Next {
+        Receive(Vec<u8>, usize),
+        Pong(Vec<u8>),
+        PeerClose(Vec<u8>),
+        Fail(u16),
+        Again,
+        Wait,
+    }
+    let next = with_http(conn, |h| {
+        let Some(ws) = h.ws.as_deref_mut() else {
+            return Next::Wait;
+        };
+        if ws.flow_disabled {
+            return Next::Wait;
+        }
+        if h.rx_off >= h.rx.len() {
+            h.rx.clear();
+            h.rx_off = 0;
+            return Next::Wait;
+        }
+        let (used, event) = ws.decoder.decode(&mut h.rx[h.rx_off..]);
+        let start = h.rx_off;
+        h.rx_off += used;
+        ws.last_io = crate::service::now_secs();
+        match event {
+            None => {
+                if used == 0 {
+                    return Next::Wait;
+                }
+                Next::Again
+            }
+            Some(Event::Data {
+                range,
+                binary,
+                message_start,
+                fin,
+                frame_remaining,
+            }) => {
+                if ws.closing {
+                    return Next::Again;
+                }
+                if message_start {
+                    ws.binary = binary;
+                }
+                ws.rx_buf
+                    .extend_from_slice(&h.rx[start + range.start..start + range.end]);
+                let collected = ws.rx_buf.len() - LWS_PRE;
+                if collected < ws.rx_size && frame_remaining > 0 {
+                    return Next::Again;
+                }
+                ws.fin = fin;
+                ws.remaining = frame_remaining;
+                let mut buf =
+                    std::mem::replace(&mut ws.rx_buf, Vec::with_capacity(LWS_PRE + ws.rx_size + 1));
+                ws.rx_buf.resize(LWS_PRE, 0);
+                buf.push(0);
+                Next::Receive(buf, collected)
+            }
+            Some(Event::Ping(payload)) => {
+                if !ws.closing {
+                    ws.pending_pong = Some(payload);
+                }
+                Next::Again
+            }
+            Some(Event::Pong(payload)) => {
+                ws.ping_out = false;
+                Next::Pong(payload)
+            }
+            Some(Event::Close { code, reason }) => {
+                if ws.closing {
+                    // the peer's answer to our CLOSE
+                    return Next::Fail(0);
+                }
+                ws.closing = true;
+                let mut raw = code.map(|c| c.to_be_bytes().to_vec()).unwrap_or_default();
+                raw.extend_from_slice(&reason);
+                Next::PeerClose(raw)
+            }
+            Some(Event::Error(code)) => Next::Fail(code),
+        }
+    });
+    match next {
+        None | Some(Next::Wait) => Step::Wait,
+        Some(Next::Again) => {
+            conn.add_events(
+                if conn.state().events & WRITABLE == 0 && has_control_out(conn) {
+                    WRITABLE
+                } else {
+                    0
+                },
+            );
+            Step::Again
+        }
+        Some(Next::Receive(mut buf, len)) => {
+            let r = conn.callback(
+                reason(R::LWS_CALLBACK_RECEIVE),
+                buf[LWS_PRE..].as_mut_ptr().cast(),
+                len,
+            );
+            if r < 0 {
+                return Step::Done(Flow::Close(CloseWhy::App));
+            }
+            // reuse the delivered buffer's allocation for the next chunk
+            with_ws(conn, |ws| {
+                if ws.rx_buf.len() == LWS_PRE && buf.capacity() >= ws.rx_buf.capacity() {
+                    buf.clear();
+                    buf.resize(LWS_PRE, 0);
+                    ws.rx_buf = buf;
+                }
+            });
+            Step::Again
+        }
+        Some(Next::Pong(mut payload)) => {
+            let len = payload.len();
+            payload.push(0);
+            if conn.callback(
+                reason(R::LWS_CALLBACK_RECEIVE_PONG),
+                payload.as_mut_ptr().cast(),
+                len,
+            ) < 0
+            {
+                return Step::Done(Flow::Close(CloseWhy::App));
+            }
+            Step::Again
+        }
+        Some(Next::PeerClose(mut raw)) => {
+            let len = raw.len();
+            raw.push(0);
+            if conn.callback(
+                reason(R::LWS_CALLBACK_WS_PEER_INITIATED_CLOSE),
+                raw.as_mut_ptr().cast(),
+                len,
+            ) != 0
+            {
+                return Step::Done(Flow::Close(CloseWhy::Hangup));
+            }
+            raw.truncate(len);
+            // echo the peer's status (RFC 6455 5.5.1), then close
+            let echo = raw.get(..2).map(<[u8]>::to_vec).unwrap_or_default();
+            with_ws(conn, |ws| ws.pending_close = Some(echo));
+            conn.add_events(WRITABLE);
+            Step::Wait
+        }
+        Some(Next::Fail(0)) => Step::Done(Flow::Close(CloseWhy::PeerEof)),
+        Some(Next::Fail(code)) => {
+            lwsl_notice!("WebSocket protocol violation: closing with {code}");
+            send_close_now(conn, &frame::close_payload(code, b""));
+            Step::Done(Flow::Close(CloseWhy::Error))
+        }
+    }
+}
+
+fn has_control_out(conn: &Conn) -> bool {
+    with_ws(conn, |ws| {
+        ws.pending_pong.is_some() || ws.pending_close.is_some()
+    })
+    .unwrap_or(false)
+}
+
+/// Sends a CLOSE frame with what the socket takes now (best effort: the
+/// connection is going anyway).
+fn send_close_now(conn: &Arc<Conn>, payload: &[u8]) {
+    let mut frame = vec![0; LWS_PRE];
+    frame.extend_from_slice(payload);
+    let _ = send_frame(conn, &mut frame, opcode::CLOSE, true);
+    with_ws(conn, |ws| ws.closing = true);
+}
+
+/// Writes one frame whose payload follows LWS_PRE bytes of headroom in
+/// `frame`: the header goes into the headroom and the frame leaves in one
+/// write; what the socket refuses is buffered. Returns the header length,
+/// or -1.
+fn send_frame(conn: &Arc<Conn>, frame: &mut [u8], op: u8, fin: bool) -> i32 {
+    let len = frame.len() - LWS_PRE;
+    let (head, hlen) = frame::header(op, fin, len as u64, None);
+    let start = LWS_PRE - hlen;
+    frame[start..LWS_PRE].copy_from_slice(&head[..hlen]);
+    if http::write(conn, &frame[start..]) < 0 {
+        return -1;
+    }
+    with_ws(conn, |ws| ws.last_io = crate::service::now_secs());
+    hlen as i32
+}
+
+/// `lws_write` in a WebSocket mode on an established connection. `frame`
+/// is the caller's buffer from LWS_PRE bytes before the payload to its end.
+/// Returns the payload length (plus the header for PING/PONG/CLOSE, as the
+/// original did), 0 if the connection is not an open WebSocket, -1 on error.
+pub fn write(conn: &Arc<Conn>, frame: &mut [u8], mode: u32, fin: bool) -> i32 {
+    use crate::ffi::enums::lws_write_protocol as W;
+    let open = with_ws(conn, |ws| !ws.closing || ws.pending_close.is_some()).unwrap_or(false);
+    if !open {
+        return 0;
+    }
+    let op = match mode {
+        m if m == W::LWS_WRITE_TEXT as u32 => opcode::TEXT,
+        m if m == W::LWS_WRITE_BINARY as u32 => opcode::BINARY,
+        m if m == W::LWS_WRITE_CONTINUATION as u32 => opcode::CONTINUATION,
+        m if m == W::LWS_WRITE_PING as u32 => opcode::PING,
+        m if m == W::LWS_WRITE_PONG as u32 => opcode::PONG,
+        4 => opcode::CLOSE,
+        _ => return 0,
+    };
+    let len = frame.len() - LWS_PRE;
+    let hlen = send_frame(conn, frame, op, fin);
+    if hlen < 0 {
+        return -1;
+    }
+    let len = i32::try_from(len).unwrap_or(i32::MAX);
+    if matches!(op, opcode::PING | opcode::PONG | opcode::CLOSE) {
+        len + hlen
+    } else {
+        len
+    }
+}
+
+/// POLLOUT on a WebSocket after the buffered output drained: a pending
+/// CLOSE, then a pending PONG (followed by an unrequested WRITEABLE, as lws
+/// did), then the idle PING, then SERVER_WRITEABLE.
+pub fn on_writable(conn: &Arc<Conn>, was_buffered: bool) -> Flow {
+    let (close, pong, ping) = with_ws(conn, |ws| {
+        let ping = ws.ping_due && !ws.ping_out;
+        (ws.pending_close.take(), ws.pending_pong.take(), ping)
+    })
+    .unwrap_or((None, None, false));
+    if let Some(payload) = close {
+        send_close_now(conn, &payload);
+        return Flow::Close(CloseWhy::App);
+    }
+    let mut unrequested = was_buffered;
+    if let Some(payload) = pong {
+        let mut frame = vec![0; LWS_PRE];
+        frame.extend_from_slice(&payload);
+        if send_frame(conn, &mut frame, opcode::PONG, true) < 0 {
+            return Flow::Close(CloseWhy::Hangup);
+        }
+        unrequested = true;
+    }
+    if ping {
+        let mut frame = vec![0; LWS_PRE];
+        if send_frame(conn, &mut frame, opcode::PING, true) < 0 {
+            return Flow::Close(CloseWhy::Hangup);
+        }
+        with_ws(conn, |ws| {
+            ws.ping_due = false;
+            ws.ping_out = true;
+        });
+        conn.set_timeout(
+            T::PENDING_TIMEOUT_WS_PONG_CHECK_GET_PONG as u32,
+            i64::from(conn.ctx.cfg.timeout_secs),
+        );
+    }
+    if http::buffered(conn) {
+        return Flow::Continue;
+    }
+    let requested = std::mem::replace(&mut conn.state().writable_requested, false);
+    conn.remove_events(WRITABLE);
+    if (requested || unrequested)
+        && conn.callback(
+            reason(R::LWS_CALLBACK_SERVER_WRITEABLE),
+            std::ptr::null_mut(),
+            0,
+        ) != 0
+    {
+        return Flow::Close(CloseWhy::App);
+    }
+    Flow::Continue
+}
+
+/// `lws_close_reason`: the CLOSE payload for when the application closes.
+pub fn set_close_reason(conn: &Arc<Conn>, code: u16, reason: &[u8]) {
+    let payload = frame::close_payload(code, &reason[..reason.len().min(CLOSE_REASON_MAX)]);
+    with_ws(conn, |ws| ws.close_reason = Some(payload));
+}
+
+/// The application closes an established WebSocket: a CLOSE (its
+/// lws_close_reason, else 1000) goes out and the peer has a second to
+/// answer before the write side is shut. True if that started.
+pub fn begin_close(conn: &Arc<Conn>) -> bool {
+    let Some(payload) = with_ws(conn, |ws| {
+        if ws.closing {
+            return None;
+        }
+        Some(
+            ws.close_reason
+                .take()
+                .unwrap_or_else(|| frame::close_payload(frame::CLOSE_NORMAL, b"")),
+        )
+    })
+    .flatten() else {
+        return false;
+    };
+    send_close_now(conn, &payload);
+    conn.set_timeout(T::PENDING_TIMEOUT_CLOSE_ACK as u32, CLOSE_ACK_SECS);
+    true
+}
+
+/// `lws_rx_flow_control`: stop (false) or resume (true) receiving; bytes
+/// already read wait, in order, until it resumes.
+pub fn flow_control(conn: &Arc<Conn>, enable: bool) -> i32 {
+    let Some(was) = with_ws(conn, |ws| std::mem::replace(&mut ws.flow_disabled, !enable)) else {
+        return 0;
+    };
+    if enable {
+        conn.add_events(READABLE);
+        if was {
+            conn.ctx.pts[conn.tsi].mark_pending(conn);
+        }
+    } else {
+        conn.remove_events(READABLE);
+    }
+    0
+}
+
+/// Once a second with ws_ping_pong_interval set: connections idle that
+/// long get a PING at their next writable moment.
+pub fn idle_check(conn: &Arc<Conn>, interval: u64, now: u64) {
+    let due = with_ws(conn, |ws| {
+        let due = !ws.closing && !ws.ping_out && now >= ws.last_io + interval;
+        if due {
+            ws.ping_due = true;
+        }
+        due
+    })
+    .unwrap_or(false);
+    if due {
+        conn.add_events(WRITABLE);
+    }
+}
+
+/// The frame a RECEIVE belongs to.
+#[derive(Default)]
+pub struct FrameInfo {
+    pub fin: bool,
+    pub binary: bool,
+    pub remaining: u64,
+}
+
+pub fn frame_info(conn: &Conn) -> FrameInfo {
+    with_ws(conn, |ws| FrameInfo {
+        fin: ws.fin,
+        binary: ws.binary,
+        remaining: ws.remaining,
+    })
+    .unwrap_or_default()
+}
+
+/// An established WebSocket that is not closing.
+pub fn is_established(conn: &Conn) -> bool {
+    with_ws(conn, |ws| !ws.closing).unwrap_or(false)
+}
