@@ -177,7 +177,7 @@ pub fn upgrade(conn: &Arc<Conn>) -> Flow {
 pub(crate) fn deliver(conn: &Arc<Conn>) -> Step {
     enum Next {
         Receive(Vec<u8>, usize),
-        Pong(Vec<u8>),
+        Pong(Vec<u8>, bool),
         PeerClose(Vec<u8>),
         Fail(u16),
         Again,
@@ -240,8 +240,8 @@ pub(crate) fn deliver(conn: &Arc<Conn>) -> Step {
                 Next::Again
             }
             Some(Event::Pong(payload)) => {
-                ws.ping_out = false;
-                Next::Pong(payload)
+                let answered = std::mem::replace(&mut ws.ping_out, false);
+                Next::Pong(payload, answered)
             }
             Some(Event::Close { code, reason }) => {
                 if ws.closing {
@@ -287,7 +287,10 @@ pub(crate) fn deliver(conn: &Arc<Conn>) -> Step {
             });
             Step::Again
         }
-        Some(Next::Pong(mut payload)) => {
+        Some(Next::Pong(mut payload, answered)) => {
+            if answered {
+                conn.set_timeout(0, 0);
+            }
             let len = payload.len();
             payload.push(0);
             if conn.callback(
@@ -322,7 +325,8 @@ pub(crate) fn deliver(conn: &Arc<Conn>) -> Step {
         Some(Next::Fail(code)) => {
             lwsl_notice!("WebSocket protocol violation: closing with {code}");
             send_close_now(conn, &frame::close_payload(code, b""));
-            Step::Done(Flow::Close(CloseWhy::Error))
+            // an orderly close, so the CLOSE is not lost to a reset
+            Step::Done(Flow::Close(CloseWhy::App))
         }
     }
 }
@@ -469,6 +473,7 @@ pub fn begin_close(conn: &Arc<Conn>) -> bool {
     };
     send_close_now(conn, &payload);
     conn.set_timeout(T::PENDING_TIMEOUT_CLOSE_ACK as u32, CLOSE_ACK_SECS);
+    conn.ctx.pts[conn.tsi].mark_pending(conn);
     true
 }
 
