@@ -846,9 +846,20 @@ struct lws_cgi_args {
 extern "C" {
 #endif // __cplusplus
 
+// Starts a WebSocket (or, with `method`, HTTP) client connection. Non-NULL
+// means "in progress": CLIENT_ESTABLISHED / ESTABLISHED_CLIENT_HTTP report
+// success, CLIENT_CONNECTION_ERROR failure. `*pwsi` is set before any
+// callback; NULL (and `*pwsi` NULL) when it failed at once.
+//
+// # Safety
+// `ccinfo` is NULL or valid, its strings C strings.
 LWS_VISIBLE LWS_EXTERN
 struct lws *lws_client_connect_via_info(struct lws_client_connect_info *ccinfo);
 
+// The pre-2.0 entry point: lws_client_connect_extended without userdata.
+//
+// # Safety
+// As for lws_client_connect_via_info.
 LWS_VISIBLE LWS_EXTERN
 LWS_WARN_UNUSED_RESULT
 LWS_WARN_DEPRECATED
@@ -862,6 +873,10 @@ struct lws *lws_client_connect(struct lws_context *clients,
                                const char *protocol,
                                int ietf_version_or_minus_one);
 
+// The pre-2.0 entry point, as lws_client_connect_via_info.
+//
+// # Safety
+// As for lws_client_connect_via_info.
 LWS_VISIBLE LWS_EXTERN
 LWS_WARN_UNUSED_RESULT
 LWS_WARN_DEPRECATED
@@ -876,8 +891,19 @@ struct lws *lws_client_connect_extended(struct lws_context *clients,
                                         int ietf_version_or_minus_one,
                                         void *userdata);
 
+// Reads the HTTP reply body into `*buf` (at most `*len` bytes): the data
+// arrives as RECEIVE_CLIENT_HTTP_READ, the end as COMPLETED_CLIENT_HTTP.
+// Returns 0, or -1 on error or once a non-keep-alive transfer completed.
+//
+// # Safety
+// `wsi` is NULL or live; `buf`/`len` valid, `*buf` with `*len` writable bytes.
 LWS_VISIBLE LWS_EXTERN int lws_http_client_read(struct lws *wsi, char **buf, int *len);
 
+// Whether the application still has request body to send (it gets
+// CLIENT_HTTP_WRITEABLE while it does).
+//
+// # Safety
+// `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN
 void lws_client_http_body_pending(struct lws *wsi,
                                   int something_left_to_send);

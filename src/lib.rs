@@ -7,6 +7,7 @@
 #[macro_use]
 pub mod plat;
 
+pub mod client;
 pub mod conn;
 pub mod ffi;
 pub mod http;

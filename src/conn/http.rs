@@ -19,7 +19,7 @@ use crate::plat::sock;
 use crate::service::pt::CloseWhy;
 use crate::service::vhost::find_mount;
 
-use super::{mount, ws};
+use super::{client, mount, ws};
 
 /// Body bytes expected from a POST/PUT/PATCH without Content-Length.
 const UNDECLARED_BODY: u64 = 100 * 1024 * 1024;
@@ -50,6 +50,12 @@ pub enum Phase {
     Linger,
     /// an established WebSocket
     Ws,
+    /// a client connection: TCP connect in progress
+    ClientConnect,
+    /// a client connection: request sent, reading the reply head
+    ClientReply,
+    /// an HTTP client connection: receiving the reply body
+    ClientHttp,
 }
 
 /// A file being sent by lws_serve_http_file.
@@ -82,6 +88,30 @@ pub struct HttpConn {
     pub ws: Option<Box<super::ws::WsState>>,
     /// a refused WebSocket upgrade: closed without final callbacks
     pub rejected: bool,
+    pub client: Option<Box<super::client::ClientState>>,
+}
+
+impl HttpConn {
+    pub fn new(stream: Stream, rx: Vec<u8>) -> HttpConn {
+        HttpConn {
+            stream,
+            rx,
+            tx: Vec::new(),
+            ah: None,
+            phase: Phase::Head,
+            keepalive: false,
+            http11: false,
+            body_remaining: 0,
+            file: None,
+            in_transaction: false,
+            close_after_flush: false,
+            head_scanned: 0,
+            rx_off: 0,
+            ws: None,
+            rejected: false,
+            client: None,
+        }
+    }
 }
 
 pub(crate) fn with_http<T>(conn: &Conn, f: impl FnOnce(&mut HttpConn) -> T) -> Option<T> {
@@ -129,23 +159,7 @@ pub fn adopt(via: &Arc<Conn>, stream: Stream, readbuf: &[u8]) -> Option<Arc<Conn
             lwsl_err!("TCP keepalive on fd {fd}: {e}");
         }
     }
-    let http = HttpConn {
-        stream,
-        rx: readbuf.to_vec(),
-        tx: Vec::new(),
-        ah: None,
-        phase: Phase::Head,
-        keepalive: false,
-        http11: false,
-        body_remaining: 0,
-        file: None,
-        in_transaction: false,
-        close_after_flush: false,
-        head_scanned: 0,
-        rx_off: 0,
-        ws: None,
-        rejected: false,
-    };
+    let http = HttpConn::new(stream, readbuf.to_vec());
     let conn = Conn::new(
         ctx.clone(),
         via.vhost.clone(),
@@ -228,6 +242,10 @@ pub fn on_readable(conn: &Arc<Conn>, buf: &mut [u8]) -> Flow {
         let Role::Http(h) = &mut st.role else {
             return Flow::Continue;
         };
+        if h.phase == Phase::ClientHttp {
+            drop(st);
+            return client::body_readable(conn);
+        }
         let flow_off = h.ws.as_ref().is_some_and(|w| w.flow_disabled);
         if (h.phase == Phase::Responding && h.rx.len() >= RX_PAUSE) || flow_off {
             drop(st);
@@ -264,6 +282,8 @@ pub fn process(conn: &Arc<Conn>) -> Flow {
             Phase::Head => read_head(conn),
             Phase::Body => deliver_body(conn),
             Phase::Ws => ws::deliver(conn),
+            Phase::ClientReply => client::read_reply(conn),
+            Phase::ClientConnect | Phase::ClientHttp => return Flow::Continue,
             Phase::Responding | Phase::Linger => return Flow::Continue,
         };
         match step {
@@ -591,8 +611,12 @@ pub fn on_writable(conn: &Arc<Conn>) -> Flow {
     if closing {
         return Flow::Close(CloseWhy::App);
     }
-    if with_http(conn, |h| h.phase == Phase::Ws).unwrap_or(false) {
-        return ws::on_writable(conn, was_buffered);
+    match with_http(conn, |h| h.phase) {
+        Some(Phase::Ws) => return ws::on_writable(conn, was_buffered),
+        Some(Phase::ClientConnect | Phase::ClientReply | Phase::ClientHttp) => {
+            return client::on_writable(conn, was_buffered)
+        }
+        _ => {}
     }
     if serving {
         return send_file_chunk(conn);
@@ -1007,6 +1031,8 @@ pub struct Finals {
     pub closed_after_del: bool,
     /// an established WebSocket: HTTP_DROP_PROTOCOL and CLOSED after leaving
     pub ws_closed: bool,
+    /// a client connection that was not a WebSocket: CLOSED_CLIENT_HTTP
+    pub closed_client_http: bool,
 }
 
 pub fn finals(conn: &Arc<Conn>, why: CloseWhy) -> Finals {
@@ -1022,6 +1048,9 @@ pub fn finals(conn: &Arc<Conn>, why: CloseWhy) -> Finals {
     };
     if rejected {
         return Finals::default();
+    }
+    if let Some(f) = client::finals(conn, why) {
+        return f;
     }
     if ws {
         return Finals {

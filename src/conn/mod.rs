@@ -5,6 +5,7 @@
 //! Its table slot and, after closing, its pt's graveyard keep it alive until
 //! the service loop's next safe point, so C never sees a dangling pointer.
 
+pub mod client;
 pub mod http;
 pub mod mount;
 pub mod transport;
@@ -48,6 +49,8 @@ pub struct ConnState {
     pub protocol: usize,
     /// per-session data for the bound protocol
     pub user: Option<CBytes>,
+    /// per-session data the application owns (a client's `userdata`)
+    pub user_ext: usize,
     /// the epoll interest currently registered
     pub events: u32,
     pub in_table: bool,
@@ -55,6 +58,17 @@ pub struct ConnState {
     pub timeout: Option<Timeout>,
     /// closed: callbacks done, waiting to be freed
     pub dead: bool,
+}
+
+impl ConnState {
+    /// The address of the per-session data C sees (0 for none).
+    pub fn user_addr(&self) -> usize {
+        if self.user_ext != 0 {
+            self.user_ext
+        } else {
+            self.user.as_ref().map_or(0, c_addr)
+        }
+    }
 }
 
 pub struct Conn {
@@ -84,6 +98,7 @@ impl Conn {
                 role,
                 protocol: 0,
                 user: None,
+                user_ext: 0,
                 events: 0,
                 in_table: false,
                 writable_requested: false,
@@ -110,17 +125,14 @@ impl Conn {
     }
 
     pub fn user_ptr(&self) -> *mut c_void {
-        self.state()
-            .user
-            .as_ref()
-            .map_or(std::ptr::null_mut(), |u| c_addr(u) as *mut c_void)
+        self.state().user_addr() as *mut c_void
     }
 
     /// Calls the bound protocol's callback with this connection's user data.
     pub fn callback(self: &Arc<Self>, r: u32, input: *mut c_void, len: usize) -> i32 {
         let (proto, user) = {
             let st = self.state();
-            (st.protocol, st.user.as_ref().map_or(0, c_addr))
+            (st.protocol, st.user_addr())
         };
         self.callback_protocol(proto, r, user as *mut c_void, input, len)
     }
@@ -210,6 +222,15 @@ impl Conn {
             reason: r,
             deadline: crate::service::now_secs().saturating_add(secs.max(0) as u64),
         });
+    }
+
+    /// Uses application-owned per-session data (never freed by us).
+    pub fn set_external_user(&self, addr: usize) {
+        self.state().user_ext = addr;
+    }
+
+    pub fn has_external_user(&self) -> bool {
+        self.state().user_ext != 0
     }
 
     pub fn protocol_index(&self) -> usize {

@@ -48,14 +48,16 @@ pub struct WsState {
     ping_due: bool,
     /// an idle PING is out and its PONG awaited
     ping_out: bool,
+    /// our side is the client: frames out are masked, in must not be
+    client: bool,
 }
 
 impl WsState {
-    fn new(rx_size: usize, validate_utf8: bool) -> WsState {
+    fn new(rx_size: usize, validate_utf8: bool, client: bool) -> WsState {
         let mut rx_buf = Vec::with_capacity(LWS_PRE + rx_size + 1);
         rx_buf.resize(LWS_PRE, 0);
         WsState {
-            decoder: Decoder::new(true, validate_utf8),
+            decoder: Decoder::new(!client, validate_utf8),
             rx_size,
             rx_buf,
             fin: false,
@@ -69,6 +71,7 @@ impl WsState {
             last_io: crate::service::now_secs(),
             ping_due: false,
             ping_out: false,
+            client,
         }
     }
 }
@@ -160,7 +163,7 @@ pub fn upgrade(conn: &Arc<Conn>) -> Flow {
     with_http(conn, |h| {
         h.phase = Phase::Ws;
         h.in_transaction = false;
-        h.ws = Some(Box::new(WsState::new(rx_size.max(1), validate)));
+        h.ws = Some(Box::new(WsState::new(rx_size.max(1), validate, false)));
     });
     conn.set_timeout(0, 0);
     if conn.callback(reason(R::LWS_CALLBACK_ESTABLISHED), std::ptr::null_mut(), 0) != 0 {
@@ -269,12 +272,15 @@ pub(crate) fn deliver(conn: &Arc<Conn>) -> Step {
             Step::Again
         }
         Some(Next::Receive(mut buf, len)) => {
-            let r = conn.callback(
-                reason(R::LWS_CALLBACK_RECEIVE),
-                buf[LWS_PRE..].as_mut_ptr().cast(),
-                len,
-            );
-            if r < 0 {
+            let client = is_client(conn);
+            let r_reason = if client {
+                R::LWS_CALLBACK_CLIENT_RECEIVE
+            } else {
+                R::LWS_CALLBACK_RECEIVE
+            };
+            let r = conn.callback(reason(r_reason), buf[LWS_PRE..].as_mut_ptr().cast(), len);
+            // a client closes on any non-zero return, a server on negative ones
+            if r < 0 || (client && r != 0) {
                 return Step::Done(Flow::Close(CloseWhy::App));
             }
             // reuse the delivered buffer's allocation for the next chunk
@@ -294,7 +300,11 @@ pub(crate) fn deliver(conn: &Arc<Conn>) -> Step {
             let len = payload.len();
             payload.push(0);
             if conn.callback(
-                reason(R::LWS_CALLBACK_RECEIVE_PONG),
+                reason(if is_client(conn) {
+                    R::LWS_CALLBACK_CLIENT_RECEIVE_PONG
+                } else {
+                    R::LWS_CALLBACK_RECEIVE_PONG
+                }),
                 payload.as_mut_ptr().cast(),
                 len,
             ) < 0
@@ -353,7 +363,17 @@ fn send_close_now(conn: &Arc<Conn>, payload: &[u8]) {
 /// or -1.
 fn send_frame(conn: &Arc<Conn>, frame: &mut [u8], op: u8, fin: bool) -> i32 {
     let len = frame.len() - LWS_PRE;
-    let (head, hlen) = frame::header(op, fin, len as u64, None);
+    // A client masks with a fresh key per frame, in the caller's buffer (as
+    // the original did).
+    let mask = is_client(conn).then(|| {
+        let mut key = [0u8; 4];
+        conn.ctx.random(&mut key);
+        key
+    });
+    if let Some(key) = mask {
+        frame::apply_mask(&mut frame[LWS_PRE..], key, 0);
+    }
+    let (head, hlen) = frame::header(op, fin, len as u64, mask);
     let start = LWS_PRE - hlen;
     frame[start..LWS_PRE].copy_from_slice(&head[..hlen]);
     if http::write(conn, &frame[start..]) < 0 {
@@ -438,7 +458,11 @@ pub fn on_writable(conn: &Arc<Conn>, was_buffered: bool) -> Flow {
     conn.remove_events(WRITABLE);
     if (requested || unrequested)
         && conn.callback(
-            reason(R::LWS_CALLBACK_SERVER_WRITEABLE),
+            reason(if is_client(conn) {
+                R::LWS_CALLBACK_CLIENT_WRITEABLE
+            } else {
+                R::LWS_CALLBACK_SERVER_WRITEABLE
+            }),
             std::ptr::null_mut(),
             0,
         ) != 0
@@ -530,4 +554,31 @@ pub fn frame_info(conn: &Conn) -> FrameInfo {
 /// An established WebSocket that is not closing.
 pub fn is_established(conn: &Conn) -> bool {
     with_ws(conn, |ws| !ws.closing).unwrap_or(false)
+}
+
+fn is_client(conn: &Conn) -> bool {
+    with_ws(conn, |ws| ws.client).unwrap_or(false)
+}
+
+/// The client's upgrade was accepted: the connection speaks WebSocket now.
+pub fn become_client(conn: &Arc<Conn>) {
+    let index = conn.protocol_index();
+    let rx = conn
+        .vhost
+        .protocols
+        .get(index)
+        .map_or(0, |p| p.rx_buffer_size);
+    let rx_size = if rx == 0 {
+        conn.ctx.cfg.pt_serv_buf_size
+    } else {
+        rx
+    };
+    let validate = crate::service::context::has_option(
+        conn.ctx.cfg.options,
+        crate::ffi::enums::lws_context_options::LWS_SERVER_OPTION_VALIDATE_UTF8,
+    );
+    with_http(conn, |h| {
+        h.phase = Phase::Ws;
+        h.ws = Some(Box::new(WsState::new(rx_size.max(1), validate, true)));
+    });
 }

@@ -244,6 +244,39 @@ pub fn reverse_lookup(addr: &SocketAddr) -> Option<String> {
     Some(String::from_utf8_lossy(&host[..end]).into_owned())
 }
 
+/// A non-blocking TCP socket connecting to `addr` (the connect completes,
+/// or fails, later: watch for POLLOUT). Fails at once for errors the
+/// kernel reports immediately.
+pub fn connect_nonblocking(addr: SocketAddr) -> io::Result<crate::conn::transport::Stream> {
+    let family = if addr.is_ipv6() {
+        libc::AF_INET6
+    } else {
+        libc::AF_INET
+    };
+    // SAFETY: plain syscall; the fd is owned from here on.
+    let fd = check(unsafe {
+        libc::socket(
+            family,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+        )
+    })?;
+    // SAFETY: fd is a fresh descriptor nobody else owns.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    let (storage, len) = sockaddr(&addr);
+    // SAFETY: storage holds a sockaddr of `len` bytes.
+    let r = unsafe { libc::connect(fd, (&storage as *const libc::sockaddr_storage).cast(), len) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINPROGRESS) {
+            return Err(e);
+        }
+    }
+    let stream = std::net::TcpStream::from(owned);
+    let _ = stream.set_nodelay(true);
+    Ok(crate::conn::transport::Stream::Tcp(stream))
+}
+
 /// A unix domain listener at `path` (a leading '@' names an abstract socket).
 pub fn listen_unix(path: &str) -> io::Result<UnixListener> {
     let listener = if let Some(name) = path.strip_prefix('@') {

@@ -30,6 +30,8 @@ pub enum CloseWhy {
     Error,
     /// a refused WebSocket upgrade: no reply, no final callbacks
     Rejected,
+    /// a client connection that failed (CONNECTION_ERROR already sent)
+    ClientFailed,
     /// lws_context_destroy
     Destroy,
 }
@@ -498,6 +500,13 @@ pub fn close(conn: &Arc<Conn>, why: CloseWhy) {
     }
     if finals.closed_after_del {
         conn.callback_p0(reason(R::LWS_CALLBACK_CLOSED_HTTP), std::ptr::null_mut(), 0);
+    }
+    if finals.closed_client_http {
+        conn.callback_p0(
+            reason(R::LWS_CALLBACK_CLOSED_CLIENT_HTTP),
+            std::ptr::null_mut(),
+            0,
+        );
     }
     if finals.ws_closed {
         if conn.state().user.is_some() {

@@ -1,0 +1,593 @@
+//! Client connections (CONTRACT §7 and sequences G, H, I): connecting,
+//! the request with CLIENT_APPEND_HANDSHAKE_HEADER, judging the reply, then
+//! either a WebSocket (conn::ws in client mode) or an HTTP client body read
+//! through lws_http_client_read.
+
+use std::ffi::CString;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::raw::c_void;
+use std::sync::Arc;
+
+use super::http::{self, with_http, Finals, Flow, HttpConn, Phase, Step};
+use super::transport::Stream;
+use super::{reason, Conn, Role};
+use crate::client::chunked::{Dechunker, Piece};
+use crate::client::{self as wire, Reply};
+use crate::ffi::enums::lws_callback_reasons as R;
+use crate::ffi::enums::pending_timeout as T;
+use crate::http::headers::HeaderTable;
+use crate::http::tokens;
+use crate::plat::epoll::{READABLE, WRITABLE};
+use crate::plat::sock;
+use crate::service::context::Context;
+use crate::service::pt::CloseWhy;
+use crate::service::vhost::Vhost;
+
+/// Connect and pre-send timeout (the documented 5 s; the original's code
+/// used 20).
+const CONNECT_TIMEOUT_SECS: i64 = 5;
+/// Room CLIENT_APPEND_HANDSHAKE_HEADER gets, as in lws (12 bytes held back).
+const APPEND_ROOM: usize = 4096 - 12;
+/// Longest reply head we wait for.
+const MAX_REPLY_HEAD: usize = 64 * 1024;
+
+/// What lws_client_connect_via_info asked for.
+pub struct ConnectRequest {
+    pub address: String,
+    pub port: u16,
+    pub path: Vec<u8>,
+    pub host: Vec<u8>,
+    pub origin: Option<Vec<u8>>,
+    pub protocols: Option<Vec<u8>>,
+    pub method: Option<Vec<u8>>,
+    /// application-owned per-session data (`userdata`), as an address
+    pub userdata: usize,
+    pub vhost: Arc<Vhost>,
+}
+
+pub struct ClientState {
+    req: ConnectRequest,
+    key: String,
+    /// lws_client_http_body_pending: the application still sends a body
+    pub body_pending: bool,
+    /// the reply body's framing, once the reply head is in
+    body: Option<Body>,
+}
+
+struct Body {
+    chunked: Option<Dechunker>,
+    /// bytes left with a Content-Length
+    remaining: Option<u64>,
+    keepalive: bool,
+    done: bool,
+}
+
+fn with_client<T>(conn: &Conn, f: impl FnOnce(&mut ClientState) -> T) -> Option<T> {
+    with_http(conn, |h| h.client.as_deref_mut().map(f)).flatten()
+}
+
+/// A C string for callbacks' `in`, kept alive by the caller.
+fn c_text(text: &str) -> CString {
+    CString::new(text).unwrap_or_default()
+}
+
+/// CLIENT_CONNECTION_ERROR to protocols[0] with `msg` (or NULL).
+fn report_error(conn: &Arc<Conn>, msg: Option<&str>) {
+    let text = msg.map(c_text);
+    let (ptr, len) = text.as_ref().map_or((std::ptr::null_mut(), 0), |t| {
+        (t.as_ptr() as *mut c_void, t.as_bytes().len())
+    });
+    let user = conn.user_ptr();
+    conn.callback_protocol(
+        0,
+        reason(R::LWS_CALLBACK_CLIENT_CONNECTION_ERROR),
+        user,
+        ptr,
+        len,
+    );
+}
+
+/// A failure while judging the reply: CONNECTION_ERROR, CLOSED_CLIENT_HTTP,
+/// then the close.
+fn fail_reply(conn: &Arc<Conn>, msg: &str) -> Flow {
+    lwsl_notice!("client connection failed: {msg}");
+    report_error(conn, Some(msg));
+    conn.callback_p0(
+        reason(R::LWS_CALLBACK_CLOSED_CLIENT_HTTP),
+        std::ptr::null_mut(),
+        0,
+    );
+    Flow::Close(CloseWhy::ClientFailed)
+}
+
+/// Starts a connection. `created` learns the new connection before any
+/// callback names it (`pwsi`). None when it failed synchronously (the
+/// CONNECTION_ERROR has then already been delivered).
+pub fn connect(
+    ctx: &Arc<Context>,
+    req: ConnectRequest,
+    created: impl FnOnce(&Arc<Conn>),
+) -> Option<Arc<Conn>> {
+    ctx.init_protocols();
+    let vhost = req.vhost.clone();
+    let addr = (req.address.as_str(), req.port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| {
+            a.find(SocketAddr::is_ipv4).or_else(|| {
+                (req.address.as_str(), req.port)
+                    .to_socket_addrs()
+                    .ok()?
+                    .next()
+            })
+        });
+    let stream = addr.map(sock::connect_nonblocking);
+    let fake = Conn::fake(ctx, &vhost, 0);
+    fake.set_external_user(req.userdata);
+    let stream = match stream {
+        None => {
+            created(&fake);
+            report_error(&fake, Some("getaddrinfo (ipv4) failed"));
+            return None;
+        }
+        Some(Err(e)) => {
+            created(&fake);
+            lwsl_notice!("client connect to {}:{}: {e}", req.address, req.port);
+            report_error(&fake, None);
+            return None;
+        }
+        Some(Ok(s)) => s,
+    };
+    let fd = stream.fd();
+    let is_http = req.method.is_some();
+    let mut http = HttpConn::new(stream, Vec::new());
+    http.phase = Phase::ClientConnect;
+    http.client = Some(Box::new(ClientState {
+        req,
+        key: new_key(ctx),
+        body_pending: false,
+        body: None,
+    }));
+    let tsi = ctx
+        .pts
+        .iter()
+        .enumerate()
+        .min_by_key(|(_, pt)| pt.fd_count())
+        .map_or(0, |(i, _)| i);
+    let conn = Conn::new(
+        ctx.clone(),
+        vhost.clone(),
+        tsi,
+        fd,
+        Role::Http(Box::new(http)),
+    );
+    {
+        let userdata = with_client(&conn, |c| c.req.userdata).unwrap_or(0);
+        conn.set_external_user(userdata);
+        if userdata == 0 && is_http {
+            let size = vhost
+                .protocols
+                .first()
+                .map_or(0, |p| p.per_session_data_size);
+            conn.state().user = (size > 0).then(|| crate::service::vhost::zeroed(size));
+        }
+    }
+    created(&conn);
+    if let Err(e) = ctx.pts[tsi].insert(&conn, WRITABLE) {
+        lwsl_err!("client: adding fd {fd} to the poll set: {e}");
+        report_error(&conn, None);
+        return None;
+    }
+    conn.set_events(WRITABLE);
+    conn.callback_p0(reason(R::LWS_CALLBACK_WSI_CREATE), std::ptr::null_mut(), 0);
+    conn.set_timeout(
+        T::PENDING_TIMEOUT_AWAITING_CONNECT_RESPONSE as u32,
+        CONNECT_TIMEOUT_SECS,
+    );
+    Some(conn)
+}
+
+fn new_key(ctx: &Context) -> String {
+    let mut raw = [0u8; 16];
+    ctx.random(&mut raw);
+    let mut out = vec![0u8; 32];
+    let n = crate::util::b64::encode(&raw, &mut out).unwrap_or(0);
+    String::from_utf8_lossy(&out[..n]).into_owned()
+}
+
+/// POLLOUT: the connect finished (send the request), or the request body
+/// may be written (CLIENT_HTTP_WRITEABLE).
+pub fn on_writable(conn: &Arc<Conn>, was_buffered: bool) -> Flow {
+    match with_http(conn, |h| h.phase) {
+        Some(Phase::ClientConnect) => send_request(conn),
+        _ => {
+            let requested = std::mem::replace(&mut conn.state().writable_requested, false);
+            conn.remove_events(WRITABLE);
+            let pending = with_client(conn, |c| c.body_pending).unwrap_or(false);
+            if (requested || was_buffered)
+                && pending
+                && conn.callback(
+                    reason(R::LWS_CALLBACK_CLIENT_HTTP_WRITEABLE),
+                    std::ptr::null_mut(),
+                    0,
+                ) != 0
+            {
+                return Flow::Close(CloseWhy::App);
+            }
+            Flow::Continue
+        }
+    }
+}
+
+fn send_request(conn: &Arc<Conn>) -> Flow {
+    let err = with_http(conn, |h| match &h.stream {
+        Stream::Tcp(s) => s.take_error().ok().flatten(),
+        Stream::Unix(_) => None,
+    })
+    .flatten();
+    if let Some(e) = err {
+        lwsl_notice!("client connect failed: {e}");
+        report_error(conn, None);
+        return Flow::Close(CloseWhy::ClientFailed);
+    }
+    let Some(mut head) = with_client(conn, |c| {
+        wire::request_head(
+            c.req.method.as_deref(),
+            &c.req.path,
+            &c.req.host,
+            c.req.origin.as_deref(),
+            c.req.protocols.as_deref(),
+            &c.key,
+        )
+    }) else {
+        return Flow::Close(CloseWhy::Error);
+    };
+    let mut extra = vec![0u8; APPEND_ROOM + 1];
+    let start = extra.as_mut_ptr();
+    let mut cursor = start.cast::<std::os::raw::c_char>();
+    let user = conn.user_ptr();
+    conn.callback_protocol(
+        0,
+        reason(R::LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER),
+        user,
+        (&mut cursor as *mut *mut std::os::raw::c_char).cast(),
+        APPEND_ROOM,
+    );
+    let appended = (cursor as usize)
+        .saturating_sub(start as usize)
+        .min(APPEND_ROOM);
+    head.extend_from_slice(&extra[..appended]);
+    head.extend_from_slice(b"\r\n");
+    if http::write(conn, &head) < 0 {
+        report_error(conn, None);
+        return Flow::Close(CloseWhy::ClientFailed);
+    }
+    with_http(conn, |h| {
+        h.phase = Phase::ClientReply;
+        h.ah = Some(Box::new(HeaderTable::new(
+            conn.ctx.cfg.max_http_header_data,
+            None,
+        )));
+    });
+    let keep_writable =
+        http::buffered(conn) || with_client(conn, |c| c.body_pending).unwrap_or(false);
+    conn.set_events(READABLE | if keep_writable { WRITABLE } else { 0 });
+    conn.set_timeout(
+        T::PENDING_TIMEOUT_AWAITING_SERVER_RESPONSE as u32,
+        i64::from(conn.ctx.cfg.timeout_secs),
+    );
+    Flow::Continue
+}
+
+/// Input while waiting for the reply head.
+pub(crate) fn read_reply(conn: &Arc<Conn>) -> Step {
+    let parsed = with_http(conn, |h| {
+        let r = wire::parse_reply(&h.rx);
+        if let Ok(Some(reply)) = &r {
+            h.rx.drain(..reply.len);
+        }
+        (r, h.rx.len())
+    });
+    let reply = match parsed {
+        Some((Ok(Some(reply)), _)) => reply,
+        Some((Ok(None), len)) if len <= MAX_REPLY_HEAD => return Step::Wait,
+        _ => return Step::Done(fail_reply(conn, "HS: bad reply head")),
+    };
+    store_headers(conn, &reply);
+    let is_http = with_client(conn, |c| c.req.method.is_some()).unwrap_or(false);
+    let flow = if is_http {
+        http_reply(conn, &reply)
+    } else {
+        ws_reply(conn, &reply)
+    };
+    match flow {
+        Flow::Continue => Step::Again,
+        close => Step::Done(close),
+    }
+}
+
+/// Makes the reply's headers readable through lws_hdr_* (the status as
+/// WSI_TOKEN_HTTP) during CLIENT_FILTER_PRE_ESTABLISH.
+fn store_headers(conn: &Arc<Conn>, reply: &Reply) {
+    with_http(conn, |h| {
+        if let Some(ah) = h.ah.as_mut() {
+            let _ = ah.push(tokens::WSI_TOKEN_HTTP, reply.status.to_string().as_bytes());
+            for (name, value) in &reply.headers {
+                if let Some(t) = tokens::header_token(name) {
+                    let _ = ah.push(t, value);
+                }
+            }
+        }
+    });
+}
+
+fn release_ah(conn: &Arc<Conn>) {
+    with_http(conn, |h| h.ah = None);
+}
+
+fn ws_reply(conn: &Arc<Conn>, reply: &Reply) -> Flow {
+    let Some(checked) = with_client(conn, |c| {
+        wire::check_ws_reply(reply, &c.key, c.req.protocols.as_deref())
+    }) else {
+        return Flow::Close(CloseWhy::Error);
+    };
+    let chosen = match checked {
+        Ok(chosen) => chosen,
+        Err(msg) => return fail_reply(conn, msg),
+    };
+    let index = match &chosen {
+        None => 0,
+        Some(name) => match conn.vhost.protocol_by_name(name) {
+            Some(i) => i,
+            None => return fail_reply(conn, "HS: Cannot match protocol"),
+        },
+    };
+    let external = conn.has_external_user();
+    {
+        let size = conn
+            .vhost
+            .protocols
+            .get(index)
+            .map_or(0, |p| p.per_session_data_size);
+        let mut st = conn.state();
+        st.protocol = index;
+        if !external {
+            st.user = (size > 0).then(|| crate::service::vhost::zeroed(size));
+        }
+    }
+    if conn.callback(
+        reason(R::LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH),
+        std::ptr::null_mut(),
+        0,
+    ) != 0
+    {
+        return fail_reply(conn, "HS: Rejected by filter cb");
+    }
+    release_ah(conn);
+    super::ws::become_client(conn);
+    conn.set_timeout(0, 0);
+    if conn.callback(
+        reason(R::LWS_CALLBACK_CLIENT_ESTABLISHED),
+        std::ptr::null_mut(),
+        0,
+    ) != 0
+    {
+        report_error(conn, Some("HS: Rejected at CLIENT_ESTABLISHED"));
+        return Flow::Close(CloseWhy::App);
+    }
+    Flow::Continue
+}
+
+fn http_reply(conn: &Arc<Conn>, reply: &Reply) -> Flow {
+    if reply.status != 200 {
+        return fail_reply(conn, "HS: Server did not return 200");
+    }
+    let chunked = reply.header("transfer-encoding").is_some_and(|v| {
+        v.split(|&b| b == b',')
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"))
+    });
+    let remaining = if chunked {
+        None
+    } else {
+        reply
+            .header("content-length")
+            .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse().ok())
+    };
+    let keepalive = reply.http11 && (chunked || remaining.is_some());
+    with_client(conn, |c| {
+        c.body = Some(Body {
+            chunked: chunked.then(Dechunker::default),
+            remaining,
+            keepalive,
+            done: remaining == Some(0),
+        })
+    });
+    if conn.callback_p0(
+        reason(R::LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH),
+        std::ptr::null_mut(),
+        0,
+    ) != 0
+    {
+        return fail_reply(conn, "HS: Rejected by filter cb");
+    }
+    with_http(conn, |h| h.phase = Phase::ClientHttp);
+    conn.set_timeout(0, 0);
+    if conn.callback_p0(
+        reason(R::LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP),
+        std::ptr::null_mut(),
+        0,
+    ) != 0
+    {
+        report_error(conn, Some("HS: Rejected at ESTABLISHED_CLIENT_HTTP"));
+        return Flow::Close(CloseWhy::App);
+    }
+    release_ah(conn);
+    let buffered = with_http(conn, |h| !h.rx.is_empty()).unwrap_or(false);
+    let done = with_client(conn, |c| c.body.as_ref().is_some_and(|b| b.done)).unwrap_or(false);
+    if buffered || done {
+        return body_available(conn);
+    }
+    Flow::Continue
+}
+
+/// The body has bytes for the application: RECEIVE_CLIENT_HTTP, with
+/// POLLIN off until it calls lws_http_client_read.
+fn body_available(conn: &Arc<Conn>) -> Flow {
+    conn.remove_events(READABLE);
+    if conn.callback_p0(
+        reason(R::LWS_CALLBACK_RECEIVE_CLIENT_HTTP),
+        std::ptr::null_mut(),
+        0,
+    ) != 0
+    {
+        return Flow::Close(CloseWhy::App);
+    }
+    Flow::Continue
+}
+
+/// POLLIN on an HTTP client connection receiving its body.
+pub fn body_readable(conn: &Arc<Conn>) -> Flow {
+    body_available(conn)
+}
+
+/// `lws_http_client_read`: fills `buf` with body bytes (de-chunked),
+/// delivering them as RECEIVE_CLIENT_HTTP_READ and the end as
+/// COMPLETED_CLIENT_HTTP. Returns -1 on error or when a transfer that cannot
+/// be kept alive completed, else 0, with the bytes read (0 at EOF).
+pub fn http_client_read(conn: &Arc<Conn>, buf: &mut [u8]) -> (i32, usize) {
+    // bytes that arrived with the reply head first, then the socket
+    let got = with_http(conn, |h| {
+        if !h.rx.is_empty() {
+            let n = h.rx.len().min(buf.len());
+            buf[..n].copy_from_slice(&h.rx[..n]);
+            h.rx.drain(..n);
+            return Ok(n);
+        }
+        match h.stream.read(buf) {
+            Ok(super::transport::ReadOutcome::Data(n)) => Ok(n),
+            Ok(_) => Ok(0),
+            Err(_) => Err(()),
+        }
+    });
+    let Some(Ok(n)) = got else { return (-1, 0) };
+    let mut pieces: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut completed = false;
+    let ok = with_client(conn, |c| {
+        let Some(body) = c.body.as_mut() else {
+            return false;
+        };
+        if let Some(d) = body.chunked.as_mut() {
+            let mut pos = 0;
+            while pos < n {
+                match d.step(&buf[pos..n]) {
+                    Err(()) => return false,
+                    Ok((used, piece)) => {
+                        match piece {
+                            Some(Piece::Data(r)) => pieces.push(pos + r.start..pos + r.end),
+                            Some(Piece::End) => completed = true,
+                            None => {}
+                        }
+                        pos += used;
+                        if used == 0 {
+                            break;
+                        }
+                    }
+                }
+            }
+        } else {
+            let take = body.remaining.map_or(n, |r| (r as usize).min(n));
+            if take > 0 {
+                pieces.push(0..take);
+            }
+            if let Some(r) = body.remaining.as_mut() {
+                *r -= take as u64;
+                completed = *r == 0;
+            }
+        }
+        if completed {
+            body.done = true;
+        }
+        true
+    })
+    .unwrap_or(false);
+    if !ok {
+        return (-1, 0);
+    }
+    for r in &pieces {
+        let len = r.end - r.start;
+        if conn.callback_p0(
+            reason(R::LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ),
+            buf[r.start..].as_mut_ptr().cast(),
+            len,
+        ) != 0
+        {
+            return (-1, n);
+        }
+    }
+    if completed {
+        let keepalive =
+            with_client(conn, |c| c.body.as_ref().is_some_and(|b| b.keepalive)).unwrap_or(false);
+        if conn.callback_p0(
+            reason(R::LWS_CALLBACK_COMPLETED_CLIENT_HTTP),
+            std::ptr::null_mut(),
+            0,
+        ) != 0
+            || !keepalive
+        {
+            return (-1, n);
+        }
+        return (0, n);
+    }
+    if n > 0 {
+        conn.add_events(READABLE);
+    }
+    (0, n)
+}
+
+/// `lws_client_http_body_pending`.
+pub fn set_body_pending(conn: &Arc<Conn>, pending: bool) {
+    with_client(conn, |c| c.body_pending = pending);
+}
+
+/// The final callbacks of a client connection that is not an established
+/// WebSocket (those take the WebSocket path). A connection that ends before
+/// its reply is judged reports CLIENT_CONNECTION_ERROR here.
+pub fn finals(conn: &Arc<Conn>, why: CloseWhy) -> Option<Finals> {
+    let (phase, ws) = with_http(conn, |h| {
+        h.client.as_ref().map(|_| (h.phase, h.ws.is_some()))
+    })
+    .flatten()?;
+    if ws {
+        return None;
+    }
+    let reported = matches!(why, CloseWhy::ClientFailed | CloseWhy::Destroy);
+    match phase {
+        Phase::ClientConnect if !reported => {
+            report_error(conn, None);
+            Some(Finals::default())
+        }
+        Phase::ClientReply if !reported => {
+            let msg = if matches!(why, CloseWhy::Timeout(_)) {
+                "HS: timed out waiting for the reply"
+            } else {
+                "Peer hung up"
+            };
+            report_error(conn, Some(msg));
+            Some(Finals {
+                closed_client_http: true,
+                ..Finals::default()
+            })
+        }
+        Phase::ClientConnect | Phase::ClientReply => Some(Finals::default()),
+        _ => {
+            let hard = matches!(
+                why,
+                CloseWhy::Timeout(_) | CloseWhy::Hangup | CloseWhy::Destroy
+            );
+            Some(Finals {
+                closed_client_http: !hard,
+                ..Finals::default()
+            })
+        }
+    }
+}
