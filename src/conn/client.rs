@@ -480,7 +480,7 @@ pub fn http_client_read(conn: &Arc<Conn>, buf: &mut [u8]) -> (i32, usize) {
             let mut pos = 0;
             while pos < n {
                 match d.step(&buf[pos..n]) {
-                    Err(()) => return false,
+                    Err(_) => return false,
                     Ok((used, piece)) => {
                         match piece {
                             Some(Piece::Data(r)) => pieces.push(pos + r.start..pos + r.end),
