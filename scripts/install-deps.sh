@@ -19,6 +19,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# Headless Chromium drives the demo page's browser test (skipped without it).
+if ! command -v chromium >/dev/null 2>&1; then
+	echo "install-deps: apt-get install chromium"
+	{ $SUDO apt-get update -qq &&
+		DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null; } ||
+		echo "install-deps: chromium could not be installed; the browser test will be skipped"
+fi
+
 # Debian's own rustc is too old for the crates we use: use rustup's stable.
 if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
 	export PATH="$HOME/.cargo/bin:$PATH"
