@@ -50,6 +50,8 @@ pub struct WsState {
     ping_out: bool,
     /// our side is the client: frames out are masked, in must not be
     client: bool,
+    /// decoded payload waiting for the next RECEIVE
+    spill: Option<Spill>,
 }
 
 impl WsState {
@@ -72,6 +74,7 @@ impl WsState {
             ping_due: false,
             ping_out: false,
             client,
+            spill: None,
         }
     }
 }
@@ -175,23 +178,70 @@ pub fn upgrade(conn: &Arc<Conn>) -> Flow {
     Flow::Continue
 }
 
+/// What decoding one event asks the connection to do next.
+enum Next {
+    Receive(Vec<u8>, usize),
+    Pong(Vec<u8>, bool),
+    PeerClose(Vec<u8>),
+    Fail(u16),
+    Again,
+    Wait,
+}
+
+/// Unmasked payload bytes beyond the room of one RECEIVE, still in `rx`.
+struct Spill {
+    range: std::ops::Range<usize>,
+    fin: bool,
+    frame_remaining: u64,
+}
+
+/// Adds payload bytes `range` of `rx` to the RECEIVE being collected: a
+/// RECEIVE is due when it holds rx_size bytes or the frame ends; bytes
+/// beyond its room wait in `ws.spill`.
+fn take_payload(
+    ws: &mut WsState,
+    rx: &[u8],
+    range: std::ops::Range<usize>,
+    fin: bool,
+    frame_remaining: u64,
+) -> Next {
+    let room = ws.rx_size - (ws.rx_buf.len() - LWS_PRE);
+    let take = range.len().min(room);
+    let left = (range.len() - take) as u64;
+    ws.rx_buf
+        .extend_from_slice(&rx[range.start..range.start + take]);
+    if left > 0 {
+        ws.spill = Some(Spill {
+            range: range.start + take..range.end,
+            fin,
+            frame_remaining,
+        });
+    }
+    let collected = ws.rx_buf.len() - LWS_PRE;
+    if collected < ws.rx_size && frame_remaining + left > 0 {
+        return Next::Again;
+    }
+    ws.fin = fin;
+    ws.remaining = frame_remaining + left;
+    let mut buf = std::mem::replace(&mut ws.rx_buf, Vec::with_capacity(LWS_PRE + ws.rx_size + 1));
+    ws.rx_buf.resize(LWS_PRE, 0);
+    buf.push(0);
+    Next::Receive(buf, collected)
+}
+
 /// Decodes buffered input: RECEIVE per rx_size bytes or frame end, control
 /// frames handled here. Stops while rx flow is off.
 pub(crate) fn deliver(conn: &Arc<Conn>) -> Step {
-    enum Next {
-        Receive(Vec<u8>, usize),
-        Pong(Vec<u8>, bool),
-        PeerClose(Vec<u8>),
-        Fail(u16),
-        Again,
-        Wait,
-    }
     let next = with_http(conn, |h| {
         let Some(ws) = h.ws.as_deref_mut() else {
             return Next::Wait;
         };
         if ws.flow_disabled {
             return Next::Wait;
+        }
+        // payload decoded earlier but beyond the last RECEIVE's room first
+        if let Some(spill) = ws.spill.take() {
+            return take_payload(ws, &h.rx, spill.range, spill.fin, spill.frame_remaining);
         }
         if h.rx_off >= h.rx.len() {
             h.rx.clear();
@@ -222,19 +272,8 @@ pub(crate) fn deliver(conn: &Arc<Conn>) -> Step {
                 if message_start {
                     ws.binary = binary;
                 }
-                ws.rx_buf
-                    .extend_from_slice(&h.rx[start + range.start..start + range.end]);
-                let collected = ws.rx_buf.len() - LWS_PRE;
-                if collected < ws.rx_size && frame_remaining > 0 {
-                    return Next::Again;
-                }
-                ws.fin = fin;
-                ws.remaining = frame_remaining;
-                let mut buf =
-                    std::mem::replace(&mut ws.rx_buf, Vec::with_capacity(LWS_PRE + ws.rx_size + 1));
-                ws.rx_buf.resize(LWS_PRE, 0);
-                buf.push(0);
-                Next::Receive(buf, collected)
+                let payload = start + range.start..start + range.end;
+                take_payload(ws, &h.rx, payload, fin, frame_remaining)
             }
             Some(Event::Ping(payload)) => {
                 if !ws.closing {
