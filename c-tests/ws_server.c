@@ -163,7 +163,7 @@ callback_echo(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 			pss->queued -= c->len;
 			free(c);
 		}
-		if (pss->paused && pss->queued < queue_limit / 2) {
+		if (pss->paused && pss->queued <= queue_limit / 2) {
 			pss->paused = 0;
 			lws_rx_flow_control(wsi, 1);
 		}
