@@ -735,10 +735,6 @@ def test_plain_http_on_ws_server(server):
         assert status == 404
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "idle PING too early: ws::idle_check pings when now_secs >= last_io + interval "
-    "(whole seconds), so with -i 2 a connection idle for only ~1.1 s gets its PING; "
-    "timeouts use now > deadline, the idle check should too"))
 def test_idle_ping_not_before_interval(start_ws_server):
     """-i 2: no PING before the connection has been idle 2 s, whatever the
     phase of the connection within the second (10 connections opened 0.1 s

@@ -561,7 +561,7 @@ pub fn flow_control(conn: &Arc<Conn>, enable: bool) -> i32 {
 /// long get a PING at their next writable moment.
 pub fn idle_check(conn: &Arc<Conn>, interval: u64, now: u64) {
     let due = with_ws(conn, |ws| {
-        let due = !ws.closing && !ws.ping_out && now >= ws.last_io + interval;
+        let due = !ws.closing && !ws.ping_out && now > ws.last_io + interval;
         if due {
             ws.ping_due = true;
         }
