@@ -89,9 +89,29 @@ pub fn wants_upgrade(conn: &Arc<Conn>) -> bool {
         .is_some_and(|u| u.eq_ignore_ascii_case(b"websocket"))
 }
 
+/// Answers a refused upgrade with an HTTP error (426 with the version we
+/// speak for a wrong version), then closes without the final callbacks of
+/// a connection that was never established (CONTRACT §3 F). The original
+/// answered nothing; RFC 6455 §4.2.2 asks for an HTTP error.
+fn refuse(conn: &Arc<Conn>, code: u32) -> Flow {
+    let head = http::build_head(conn, |c, block| {
+        c.add_status(block, code)?;
+        if code == 426 {
+            c.add_by_name(b"Sec-WebSocket-Version:", b"13")?;
+        }
+        c.add_by_name(b"connection:", b"close")?;
+        c.add_content_length(0)?;
+        c.finalize()
+    });
+    if let Some(head) = head {
+        http::write(conn, &head);
+    }
+    Flow::Close(CloseWhy::Rejected)
+}
+
 /// The upgrade: check the handshake, pick the protocol, FILTER_PROTOCOL_
 /// CONNECTION, 101, ESTABLISHED; the header table goes back to the pool
-/// after that. A refused upgrade gets no reply, only the closed write side.
+/// after that.
 pub fn upgrade(conn: &Arc<Conn>) -> Flow {
     let hdr = |t| http::header_text(conn, t);
     let protocol_header = hdr(tokens::WSI_TOKEN_PROTOCOL);
@@ -105,7 +125,12 @@ pub fn upgrade(conn: &Arc<Conn>) -> Flow {
         protocol_header.as_deref(),
     ) {
         lwsl_notice!("refusing a WebSocket upgrade: {why:?}");
-        return Flow::Close(CloseWhy::Rejected);
+        let code = if why == handshake::Reject::BadVersion {
+            426
+        } else {
+            400
+        };
+        return refuse(conn, code);
     }
     let vhost = &conn.vhost;
     let chosen = match &protocol_header {
@@ -117,7 +142,7 @@ pub fn upgrade(conn: &Arc<Conn>) -> Flow {
             "refusing a WebSocket upgrade: no protocol of {:?} is served",
             protocol_header.map(|p| String::from_utf8_lossy(&p).into_owned())
         );
-        return Flow::Close(CloseWhy::Rejected);
+        return refuse(conn, 400);
     };
     let protocol = &vhost.protocols[index];
     {
@@ -147,7 +172,7 @@ pub fn upgrade(conn: &Arc<Conn>) -> Flow {
         0,
     ) != 0
     {
-        return Flow::Close(CloseWhy::Rejected);
+        return refuse(conn, 403);
     }
     let accept = handshake::accept_key(key.as_deref().unwrap_or_default());
     let selected = protocol_header.as_ref().map(|_| protocol.name.as_slice());
