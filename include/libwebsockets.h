@@ -1459,6 +1459,12 @@ LWS_VISIBLE LWS_EXTERN
 void *lws_protocol_vh_priv_get(struct lws_vhost *vhost,
                                const struct lws_protocols *prot);
 
+// Sets the HTTP proxy the vhost's clients connect through:
+// "[user:pass@]host:port". 0, or -1 for NULL, no port, or a too long
+// authorisation.
+//
+// # Safety
+// `vhost` is NULL or live; `proxy` NULL or a C string.
 LWS_VISIBLE LWS_EXTERN int lws_set_proxy(struct lws_vhost *vhost, const char *proxy);
 
 // Adds a vhost to the context (listening as `info` says); writes the bound
@@ -1677,8 +1683,16 @@ LWS_VISIBLE LWS_EXTERN
 LWS_WARN_UNUSED_RESULT
 struct lws_context *lws_get_context(const struct lws *wsi);
 
+// The connection this one was opened for (`parent_wsi`), or NULL.
+//
+// # Safety
+// `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN LWS_WARN_UNUSED_RESULT struct lws *lws_get_parent(const struct lws *wsi);
 
+// The first open connection that has this one as parent, or NULL.
+//
+// # Safety
+// `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN LWS_WARN_UNUSED_RESULT struct lws *lws_get_child(const struct lws *wsi);
 
 // Whether the connection uses TLS: never yet, as TLS is not built in.

@@ -21,7 +21,7 @@ use crate::plat::epoll::{READABLE, WRITABLE};
 use crate::plat::sock;
 use crate::service::context::Context;
 use crate::service::pt::CloseWhy;
-use crate::service::vhost::Vhost;
+use crate::service::vhost::{Proxy, Vhost};
 
 /// Connect and pre-send timeout (the documented 5 s; the original's code
 /// used 20).
@@ -42,11 +42,15 @@ pub struct ConnectRequest {
     pub method: Option<Vec<u8>>,
     /// application-owned per-session data (`userdata`), as an address
     pub userdata: usize,
+    /// the connection this one is opened for (`parent_wsi`)
+    pub parent: Option<Arc<Conn>>,
     pub vhost: Arc<Vhost>,
 }
 
 pub struct ClientState {
     req: ConnectRequest,
+    /// the vhost's HTTP proxy when the connection started
+    proxy: Option<Proxy>,
     key: String,
     /// lws_client_http_body_pending: the application still sends a body
     pub body_pending: bool,
@@ -110,17 +114,19 @@ pub fn connect(
 ) -> Option<Arc<Conn>> {
     ctx.init_protocols();
     let vhost = req.vhost.clone();
-    let addr = (req.address.as_str(), req.port)
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| {
-            a.find(SocketAddr::is_ipv4).or_else(|| {
-                (req.address.as_str(), req.port)
-                    .to_socket_addrs()
-                    .ok()?
-                    .next()
-            })
-        });
+    let proxy = vhost
+        .proxy
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let (target, port) = match &proxy {
+        Some(p) => (p.host.as_str(), p.port),
+        None => (req.address.as_str(), req.port),
+    };
+    let addr = (target, port).to_socket_addrs().ok().and_then(|a| {
+        let all: Vec<SocketAddr> = a.collect();
+        all.iter().find(|a| a.is_ipv4()).or(all.first()).copied()
+    });
     let stream = addr.map(sock::connect_nonblocking);
     let fake = Conn::fake(ctx, &vhost, 0);
     fake.set_external_user(req.userdata);
@@ -144,6 +150,7 @@ pub fn connect(
     http.phase = Phase::ClientConnect;
     http.client = Some(Box::new(ClientState {
         req,
+        proxy,
         key: new_key(ctx),
         body_pending: false,
         body: None,
@@ -172,6 +179,9 @@ pub fn connect(
             conn.state().user = (size > 0).then(|| crate::service::vhost::zeroed(size));
         }
     }
+    if let Some(parent) = with_client(&conn, |c| c.req.parent.take()).flatten() {
+        parent.adopt_child(&conn);
+    }
     created(&conn);
     if let Err(e) = ctx.pts[tsi].insert(&conn, WRITABLE) {
         lwsl_err!("client: adding fd {fd} to the poll set: {e}");
@@ -199,7 +209,7 @@ fn new_key(ctx: &Context) -> String {
 /// may be written (CLIENT_HTTP_WRITEABLE).
 pub fn on_writable(conn: &Arc<Conn>, was_buffered: bool) -> Flow {
     match with_http(conn, |h| h.phase) {
-        Some(Phase::ClientConnect) => send_request(conn),
+        Some(Phase::ClientConnect) => connected(conn),
         _ => {
             let requested = std::mem::replace(&mut conn.state().writable_requested, false);
             conn.remove_events(WRITABLE);
@@ -219,7 +229,8 @@ pub fn on_writable(conn: &Arc<Conn>, was_buffered: bool) -> Flow {
     }
 }
 
-fn send_request(conn: &Arc<Conn>) -> Flow {
+/// The TCP connect finished: CONNECT through the proxy, or the request.
+fn connected(conn: &Arc<Conn>) -> Flow {
     let err = with_http(conn, |h| match &h.stream {
         Stream::Tcp(s) => s.take_error().ok().flatten(),
         Stream::Unix(_) => None,
@@ -230,6 +241,62 @@ fn send_request(conn: &Arc<Conn>) -> Flow {
         report_error(conn, None);
         return Flow::Close(CloseWhy::ClientFailed);
     }
+    let target = with_client(conn, |c| {
+        c.proxy
+            .clone()
+            .map(|p| (p, c.req.address.clone(), c.req.port))
+    })
+    .flatten();
+    let Some((proxy, host, port)) = target else {
+        return send_request(conn);
+    };
+    let mut head = format!("CONNECT {host}:{port} HTTP/1.0\r\nUser-agent: libwebsockets\r\n");
+    if let Some(auth) = &proxy.auth {
+        let mut b64 = vec![0u8; auth.len() * 4 / 3 + 8];
+        let n = crate::util::b64::encode(auth.as_bytes(), &mut b64).unwrap_or(0);
+        head.push_str(&format!(
+            "Proxy-authorization: basic {}\r\n",
+            String::from_utf8_lossy(&b64[..n])
+        ));
+    }
+    head.push_str("\r\n");
+    if http::write(conn, head.as_bytes()) < 0 {
+        report_error(conn, None);
+        return Flow::Close(CloseWhy::ClientFailed);
+    }
+    with_http(conn, |h| h.phase = Phase::ClientProxy);
+    conn.set_events(READABLE | if http::buffered(conn) { WRITABLE } else { 0 });
+    conn.set_timeout(
+        T::PENDING_TIMEOUT_AWAITING_PROXY_RESPONSE as u32,
+        CONNECT_TIMEOUT_SECS,
+    );
+    Flow::Continue
+}
+
+/// The proxy's answer to CONNECT: "HTTP/1.x 200 " and the tunnel is ours.
+pub(crate) fn read_proxy_reply(conn: &Arc<Conn>) -> Step {
+    let verdict = with_http(conn, |h| {
+        let end = h.rx.windows(4).position(|w| w == b"\r\n\r\n");
+        let ok = h.rx.starts_with(b"HTTP/1.0 200 ") || h.rx.starts_with(b"HTTP/1.1 200 ");
+        if let Some(end) = end {
+            h.rx.drain(..end + 4);
+        }
+        (end.map(|_| ok), h.rx.len())
+    });
+    match verdict {
+        Some((Some(true), _)) => match send_request(conn) {
+            Flow::Continue => Step::Again,
+            close => Step::Done(close),
+        },
+        Some((None, len)) if len <= MAX_REPLY_HEAD => Step::Wait,
+        _ => {
+            report_error(conn, Some("proxy connection failed"));
+            Step::Done(Flow::Close(CloseWhy::ClientFailed))
+        }
+    }
+}
+
+fn send_request(conn: &Arc<Conn>) -> Flow {
     let Some(mut head) = with_client(conn, |c| {
         wire::request_head(
             c.req.method.as_deref(),

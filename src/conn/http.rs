@@ -52,6 +52,8 @@ pub enum Phase {
     Ws,
     /// a client connection: TCP connect in progress
     ClientConnect,
+    /// a client connection: CONNECT sent to the HTTP proxy, reading its reply
+    ClientProxy,
     /// a client connection: request sent, reading the reply head
     ClientReply,
     /// an HTTP client connection: receiving the reply body
@@ -283,6 +285,7 @@ pub fn process(conn: &Arc<Conn>) -> Flow {
             Phase::Body => deliver_body(conn),
             Phase::Ws => ws::deliver(conn),
             Phase::ClientReply => client::read_reply(conn),
+            Phase::ClientProxy => client::read_proxy_reply(conn),
             Phase::ClientConnect | Phase::ClientHttp => return Flow::Continue,
             Phase::Responding | Phase::Linger => return Flow::Continue,
         };
@@ -613,9 +616,9 @@ pub fn on_writable(conn: &Arc<Conn>) -> Flow {
     }
     match with_http(conn, |h| h.phase) {
         Some(Phase::Ws) => return ws::on_writable(conn, was_buffered),
-        Some(Phase::ClientConnect | Phase::ClientReply | Phase::ClientHttp) => {
-            return client::on_writable(conn, was_buffered)
-        }
+        Some(
+            Phase::ClientConnect | Phase::ClientProxy | Phase::ClientReply | Phase::ClientHttp,
+        ) => return client::on_writable(conn, was_buffered),
         _ => {}
     }
     if serving {

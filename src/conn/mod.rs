@@ -51,6 +51,10 @@ pub struct ConnState {
     pub user: Option<CBytes>,
     /// per-session data the application owns (a client's `userdata`)
     pub user_ext: usize,
+    /// the connection this one was opened for (`parent_wsi`)
+    pub parent: Option<std::sync::Weak<Conn>>,
+    /// connections opened with this one as their parent
+    pub children: Vec<std::sync::Weak<Conn>>,
     /// the epoll interest currently registered
     pub events: u32,
     pub in_table: bool,
@@ -99,6 +103,8 @@ impl Conn {
                 protocol: 0,
                 user: None,
                 user_ext: 0,
+                parent: None,
+                children: Vec::new(),
                 events: 0,
                 in_table: false,
                 writable_requested: false,
@@ -231,6 +237,28 @@ impl Conn {
 
     pub fn has_external_user(&self) -> bool {
         self.state().user_ext != 0
+    }
+
+    /// Links a child connection (a client opened with `parent_wsi`).
+    pub fn adopt_child(self: &Arc<Self>, child: &Arc<Conn>) {
+        child.state().parent = Some(Arc::downgrade(self));
+        self.state().children.push(Arc::downgrade(child));
+    }
+
+    pub fn parent(&self) -> Option<Arc<Conn>> {
+        self.state()
+            .parent
+            .as_ref()
+            .and_then(std::sync::Weak::upgrade)
+    }
+
+    /// The first child still open.
+    pub fn first_child(&self) -> Option<Arc<Conn>> {
+        self.state()
+            .children
+            .iter()
+            .filter_map(std::sync::Weak::upgrade)
+            .find(|c| !c.is_dead())
     }
 
     pub fn protocol_index(&self) -> usize {

@@ -79,6 +79,8 @@ pub unsafe extern "C" fn lws_client_connect_via_info(
         // SAFETY: per this function's contract.
         method: unsafe { bytes(info.method) },
         userdata: info.userdata as usize,
+        // SAFETY: parent_wsi is NULL or a live connection.
+        parent: unsafe { handle::conn(info.parent_wsi) },
         vhost,
     };
     let mut result = ptr::null_mut();

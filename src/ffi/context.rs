@@ -14,7 +14,7 @@ use super::types::{
     lws_protocols,
 };
 use crate::service::context::{has_option, Context, ContextConfig, VhostConfig};
-use crate::service::vhost::{ListenSpec, Mount, MountKind, Protocol};
+use crate::service::vhost::{ListenSpec, Mount, MountKind, Protocol, Proxy};
 
 /// What `info->protocols == NULL` stands for: one HTTP protocol served by
 /// `lws_callback_http_dummy`.
@@ -251,6 +251,10 @@ pub(crate) unsafe fn vhost_config(info: &lws_context_creation_info) -> Option<Vh
         headers,
         mounts,
         default_protocol,
+        // SAFETY: http_proxy_address is NULL or a C string.
+        proxy: unsafe { opt_string(info.http_proxy_address) }
+            .or_else(|| std::env::var("http_proxy").ok())
+            .and_then(|spec| Proxy::parse(&spec, u16::try_from(info.http_proxy_port).unwrap_or(0))),
         options: info.options,
         keepalive_timeout: if info.keepalive_timeout <= 0 {
             5

@@ -94,10 +94,30 @@ unsafe fn protocol_index(vhost: *mut lws_vhost, prot: *const lws_protocols) -> O
     vh.protocol_index(prot as usize, name)
 }
 
+/// Sets the HTTP proxy the vhost's clients connect through:
+/// "[user:pass@]host:port". 0, or -1 for NULL, no port, or a too long
+/// authorisation.
+///
+/// # Safety
+/// `vhost` is NULL or live; `proxy` NULL or a C string.
 #[no_mangle]
-pub extern "C" fn lws_set_proxy(vhost: *mut lws_vhost, proxy: *const c_char) -> c_int {
-    let _ = (vhost, proxy);
-    not_yet!("lws_set_proxy", -1)
+pub unsafe extern "C" fn lws_set_proxy(vhost: *mut lws_vhost, proxy: *const c_char) -> c_int {
+    // SAFETY: per this function's contract.
+    let Some(vh) = (unsafe { handle::vhost(vhost) }) else {
+        return -1;
+    };
+    if proxy.is_null() {
+        return -1;
+    }
+    // SAFETY: per this function's contract.
+    let spec = unsafe { CStr::from_ptr(proxy) }.to_string_lossy();
+    match crate::service::vhost::Proxy::parse(&spec, 0) {
+        Some(p) => {
+            *vh.proxy.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
+            0
+        }
+        None => -1,
+    }
 }
 
 /// Adds a vhost to the context (listening as `info` says); writes the bound

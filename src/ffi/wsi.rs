@@ -194,18 +194,30 @@ pub unsafe extern "C" fn lws_get_context(wsi: *const lws) -> *mut lws_context {
     unsafe { handle::conn(wsi) }.map_or(ptr::null_mut(), |c| handle::context_ptr(&c.ctx))
 }
 
+/// The connection this one was opened for (`parent_wsi`), or NULL.
+///
+/// # Safety
+/// `wsi` is NULL or a live connection.
 #[must_use]
 #[no_mangle]
-pub extern "C" fn lws_get_parent(wsi: *const lws) -> *mut lws {
-    let _ = wsi;
-    not_yet!("lws_get_parent", ptr::null_mut())
+pub unsafe extern "C" fn lws_get_parent(wsi: *const lws) -> *mut lws {
+    // SAFETY: per this function's contract.
+    unsafe { handle::conn(wsi) }
+        .and_then(|c| c.parent())
+        .map_or(ptr::null_mut(), |p| handle::wsi_of(&p))
 }
 
+/// The first open connection that has this one as parent, or NULL.
+///
+/// # Safety
+/// `wsi` is NULL or a live connection.
 #[must_use]
 #[no_mangle]
-pub extern "C" fn lws_get_child(wsi: *const lws) -> *mut lws {
-    let _ = wsi;
-    not_yet!("lws_get_child", ptr::null_mut())
+pub unsafe extern "C" fn lws_get_child(wsi: *const lws) -> *mut lws {
+    // SAFETY: per this function's contract.
+    unsafe { handle::conn(wsi) }
+        .and_then(|c| c.first_child())
+        .map_or(ptr::null_mut(), |p| handle::wsi_of(&p))
 }
 
 /// Whether the connection uses TLS: never yet, as TLS is not built in.

@@ -476,6 +476,11 @@ pub fn close(conn: &Arc<Conn>, why: CloseWhy) {
     if conn.is_dead() {
         return;
     }
+    // a closing parent first hard-closes its children (CONTRACT §1)
+    let children = std::mem::take(&mut conn.state().children);
+    for child in children.iter().filter_map(std::sync::Weak::upgrade) {
+        close(&child, CloseWhy::Hangup);
+    }
     let is_listener = matches!(conn.state().role, Role::Listener(_) | Role::Fake);
     if !is_listener && http::linger(conn, why) {
         return;

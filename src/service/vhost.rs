@@ -86,6 +86,39 @@ pub fn find_mount<'a>(mounts: &'a [Mount], uri: &[u8], is_get: bool) -> Option<&
         .max_by_key(|m| m.mountpoint.len())
 }
 
+/// An HTTP proxy clients go through with CONNECT.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proxy {
+    pub host: String,
+    pub port: u16,
+    /// "user:pass", sent as Proxy-authorization: basic
+    pub auth: Option<String>,
+}
+
+impl Proxy {
+    /// Parses "[user:pass@]host[:port]", the port defaulting to `port`
+    /// (none: invalid). An authorisation over 95 characters is refused, as
+    /// the original's buffer was that small.
+    pub fn parse(spec: &str, port: u16) -> Option<Proxy> {
+        let (auth, hostport) = match spec.rsplit_once('@') {
+            Some((auth, rest)) => (Some(auth.to_string()), rest),
+            None => (None, spec),
+        };
+        if auth.as_ref().is_some_and(|a| a.len() > 95) {
+            return None;
+        }
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((h, p)) => (h, p.parse().ok()?),
+            None => (hostport, port),
+        };
+        (port != 0 && !host.is_empty()).then(|| Proxy {
+            host: host.to_string(),
+            port,
+            auth,
+        })
+    }
+}
+
 /// Where and how a vhost listens.
 #[derive(Clone, Debug, Default)]
 pub struct ListenSpec {
@@ -104,6 +137,8 @@ pub struct Vhost {
     pub mounts: Vec<Mount>,
     /// protocol for upgrades naming none (pvo "default"), if not the first
     pub default_protocol: Option<usize>,
+    /// the HTTP proxy its clients use (lws_set_proxy may change it)
+    pub proxy: std::sync::Mutex<Option<Proxy>>,
     pub options: u32,
     pub keepalive_timeout: u32,
     /// TCP keepalive (idle, probes, interval), if ka_time was set
@@ -167,6 +202,21 @@ mod tests {
             cache_intermediaries: false,
             auth_mask: 0,
         }
+    }
+
+    #[test]
+    fn proxy_specs() {
+        assert_eq!(
+            Proxy::parse("u:p@proxy.example:3128", 0),
+            Some(Proxy {
+                host: "proxy.example".into(),
+                port: 3128,
+                auth: Some("u:p".into())
+            })
+        );
+        assert_eq!(Proxy::parse("proxy", 8080).map(|p| p.port), Some(8080));
+        assert_eq!(Proxy::parse("proxy", 0), None);
+        assert_eq!(Proxy::parse(&format!("{}@h:1", "a".repeat(96)), 0), None);
     }
 
     #[test]
