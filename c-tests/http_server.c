@@ -4,6 +4,7 @@
  * lws_write, lws_serve_http_file and lws_return_http_status.
  *
  *   http_server [-p PORT] [-d DOCROOT] [-l CALLBACK_LOG] [-t TIMEOUT_SECS]
+ *               [-c CERT -k KEY]   (serve HTTPS with that certificate and key)
  *
  * Prints "port N" once listening (PORT 0 picks a free port). Routes:
  *   /                  DOCROOT/index.html (lws_serve_http_file)
@@ -262,6 +263,10 @@ main(int argc, char **argv)
 			cblog = fopen(argv[n + 1], "w");
 		else if (!strcmp(argv[n], "-t"))
 			info.timeout_secs = (unsigned int)atoi(argv[n + 1]);
+		else if (!strcmp(argv[n], "-c"))
+			info.ssl_cert_filepath = argv[n + 1];
+		else if (!strcmp(argv[n], "-k"))
+			info.ssl_private_key_filepath = argv[n + 1];
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

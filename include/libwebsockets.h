@@ -1695,7 +1695,10 @@ LWS_VISIBLE LWS_EXTERN LWS_WARN_UNUSED_RESULT struct lws *lws_get_parent(const s
 // `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN LWS_WARN_UNUSED_RESULT struct lws *lws_get_child(const struct lws *wsi);
 
-// Whether the connection uses TLS: never yet, as TLS is not built in.
+// Whether the connection uses TLS.
+//
+// # Safety
+// `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN int lws_is_ssl(struct lws *wsi);
 
 // Whether the connection is a CGI pipe: never, as no CGI runs yet.

@@ -12,5 +12,6 @@ pub mod conn;
 pub mod ffi;
 pub mod http;
 pub mod service;
+pub mod tls;
 pub mod util;
 pub mod ws;

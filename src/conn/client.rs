@@ -44,6 +44,8 @@ pub struct ConnectRequest {
     pub userdata: usize,
     /// the connection this one is opened for (`parent_wsi`)
     pub parent: Option<Arc<Conn>>,
+    /// `ssl_connection` (LCCSCF_* bits; 0: plain TCP)
+    pub tls: u32,
     pub vhost: Arc<Vhost>,
 }
 
@@ -233,6 +235,7 @@ pub fn on_writable(conn: &Arc<Conn>, was_buffered: bool) -> Flow {
 fn connected(conn: &Arc<Conn>) -> Flow {
     let err = with_http(conn, |h| match &h.stream {
         Stream::Tcp(s) => s.take_error().ok().flatten(),
+        Stream::Tls(s) => s.get_ref().take_error().ok().flatten(),
         Stream::Unix(_) => None,
     })
     .flatten();
@@ -240,6 +243,9 @@ fn connected(conn: &Arc<Conn>) -> Flow {
         lwsl_notice!("client connect failed: {e}");
         report_error(conn, None);
         return Flow::Close(CloseWhy::ClientFailed);
+    }
+    if with_client(conn, |c| c.req.tls != 0).unwrap_or(false) {
+        return start_tls(conn);
     }
     let target = with_client(conn, |c| {
         c.proxy
@@ -657,4 +663,80 @@ pub fn finals(conn: &Arc<Conn>, why: CloseWhy) -> Option<Finals> {
             })
         }
     }
+}
+
+/// Wraps the connected socket in TLS (SNI and certificate checks for
+/// `host`, as the LCCSCF flags allow) and starts the handshake.
+fn start_tls(conn: &Arc<Conn>) -> Flow {
+    use crate::ffi::enums::lws_client_connect_ssl_connection_flags as F;
+    use openssl::ssl::{Ssl, SslVerifyMode};
+    let ctx = {
+        let mut client = conn
+            .vhost
+            .tls_client
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if client.is_none() {
+            match crate::tls::client_context(&conn.vhost.tls_config) {
+                Ok(c) => *client = Some(c),
+                Err(e) => {
+                    report_error(conn, Some(&format!("TLS client context: {e}")));
+                    return Flow::Close(CloseWhy::ClientFailed);
+                }
+            }
+        }
+        client.clone()
+    };
+    let Some((flags, host)) = with_client(conn, |c| {
+        (c.req.tls, String::from_utf8_lossy(&c.req.host).into_owned())
+    }) else {
+        return Flow::Close(CloseWhy::Error);
+    };
+    let host = host.split(':').next().unwrap_or_default().to_string();
+    let ssl = ctx.as_ref().and_then(|c| Ssl::new(c).ok()).map(|mut ssl| {
+        let _ = ssl.set_hostname(&host);
+        if flags & F::LCCSCF_ALLOW_SELFSIGNED as u32 != 0 {
+            ssl.set_verify(SslVerifyMode::NONE);
+        } else if flags & F::LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK as u32 == 0 {
+            let _ = ssl.param_mut().set_host(&host);
+        }
+        ssl
+    });
+    let Some(ssl) = ssl else {
+        report_error(conn, Some("TLS setup failed"));
+        return Flow::Close(CloseWhy::ClientFailed);
+    };
+    let wrapped = with_http(conn, |h| {
+        let Stream::Tcp(tcp) = &h.stream else {
+            return Err("not a TCP stream".to_string());
+        };
+        // keep the fd (and its poll registration) with the TLS stream: a
+        // duplicate holds the place while the original moves
+        let placeholder = Stream::Tcp(tcp.try_clone().map_err(|e| e.to_string())?);
+        let Stream::Tcp(tcp) = std::mem::replace(&mut h.stream, placeholder) else {
+            return Err("not a TCP stream".to_string());
+        };
+        h.stream = Stream::tls(tcp, ssl, false).map_err(|e| e.to_string())?;
+        h.tls_handshake = true;
+        Ok(())
+    });
+    match wrapped {
+        Some(Ok(())) => http::tls_handshake(conn),
+        Some(Err(e)) => {
+            report_error(conn, Some(&format!("TLS setup failed: {e}")));
+            Flow::Close(CloseWhy::ClientFailed)
+        }
+        None => Flow::Close(CloseWhy::Error),
+    }
+}
+
+/// The client's TLS handshake completed: the request follows.
+pub fn tls_done(conn: &Arc<Conn>) -> Flow {
+    send_request(conn)
+}
+
+/// The client's TLS handshake failed (a bad certificate, say).
+pub fn tls_failed(conn: &Arc<Conn>, why: &str) -> Flow {
+    report_error(conn, Some(&format!("TLS handshake failed: {why}")));
+    Flow::Close(CloseWhy::ClientFailed)
 }

@@ -91,6 +91,8 @@ pub struct HttpConn {
     /// a refused WebSocket upgrade: closed without final callbacks
     pub rejected: bool,
     pub client: Option<Box<super::client::ClientState>>,
+    /// the TLS handshake is still in progress
+    pub tls_handshake: bool,
 }
 
 impl HttpConn {
@@ -112,6 +114,7 @@ impl HttpConn {
             ws: None,
             rejected: false,
             client: None,
+            tls_handshake: false,
         }
     }
 }
@@ -161,7 +164,23 @@ pub fn adopt(via: &Arc<Conn>, stream: Stream, readbuf: &[u8]) -> Option<Arc<Conn
             lwsl_err!("TCP keepalive on fd {fd}: {e}");
         }
     }
-    let http = HttpConn::new(stream, readbuf.to_vec());
+    let (stream, tls) = match (&via.vhost.tls_server, stream) {
+        (Some(ctx), Stream::Tcp(tcp)) => {
+            let Ok(ssl) = openssl::ssl::Ssl::new(ctx) else {
+                return None;
+            };
+            match Stream::tls(tcp, ssl, true) {
+                Ok(s) => (s, true),
+                Err(e) => {
+                    lwsl_err!("TLS for fd {fd}: {e}");
+                    return None;
+                }
+            }
+        }
+        (_, stream) => (stream, false),
+    };
+    let mut http = HttpConn::new(stream, readbuf.to_vec());
+    http.tls_handshake = tls;
     let conn = Conn::new(
         ctx.clone(),
         via.vhost.clone(),
@@ -239,6 +258,9 @@ pub fn ah_granted(conn: &Arc<Conn>) {
 
 /// POLLIN: read what the socket has, then process it.
 pub fn on_readable(conn: &Arc<Conn>, buf: &mut [u8]) -> Flow {
+    if with_http(conn, |h| h.tls_handshake).unwrap_or(false) {
+        return tls_handshake(conn);
+    }
     let outcome = {
         let mut st = conn.state();
         let Role::Http(h) = &mut st.role else {
@@ -260,6 +282,13 @@ pub fn on_readable(conn: &Arc<Conn>, buf: &mut [u8]) -> Flow {
                     ReadOutcome::WouldBlock
                 } else {
                     h.rx.extend_from_slice(&buf[..n]);
+                    // what OpenSSL decrypted beyond buf: no poll announces it
+                    while h.stream.tls_pending() {
+                        match h.stream.read(buf) {
+                            Ok(ReadOutcome::Data(m)) => h.rx.extend_from_slice(&buf[..m]),
+                            _ => break,
+                        }
+                    }
                     ReadOutcome::Data(n)
                 }
             }
@@ -603,6 +632,9 @@ fn flush(conn: &Arc<Conn>) -> Result<bool, ()> {
 /// POLLOUT: buffered output first, then the file being served, then the
 /// application's HTTP_WRITEABLE.
 pub fn on_writable(conn: &Arc<Conn>) -> Flow {
+    if with_http(conn, |h| h.tls_handshake).unwrap_or(false) {
+        return tls_handshake(conn);
+    }
     let was_buffered = with_http(conn, |h| !h.tx.is_empty()).unwrap_or(false);
     match flush(conn) {
         Err(()) => return Flow::Close(CloseWhy::Hangup),
@@ -779,7 +811,7 @@ enum FileStep {
 
 /// Reads and sends file chunks while the socket takes them.
 fn send_file_chunk_inner(conn: &Arc<Conn>) -> FileStep {
-    if conn.ctx.files.plain_fds() {
+    if conn.ctx.files.plain_fds() && !is_tls(conn) {
         return sendfile_chunks(conn);
     }
     let ctx = &conn.ctx;
@@ -1124,4 +1156,43 @@ pub fn feed(conn: &Arc<Conn>, data: &[u8]) -> bool {
             false
         }
     }
+}
+
+/// Advances a TLS handshake on readable/writable; when it completes the
+/// connection carries on (a client sends its request).
+pub fn tls_handshake(conn: &Arc<Conn>) -> Flow {
+    use super::transport::Handshake;
+    let Some(step) = with_http(conn, |h| h.stream.handshake()) else {
+        return Flow::Close(CloseWhy::Error);
+    };
+    match step {
+        Handshake::Again { want_write } => {
+            conn.set_events(if want_write { WRITABLE } else { READABLE });
+            Flow::Continue
+        }
+        Handshake::Failed(why) => {
+            lwsl_notice!("TLS handshake failed: {why}");
+            if with_http(conn, |h| h.client.is_some()).unwrap_or(false) {
+                return client::tls_failed(conn, &why);
+            }
+            Flow::Close(CloseWhy::Hangup)
+        }
+        Handshake::Done => {
+            with_http(conn, |h| h.tls_handshake = false);
+            if with_http(conn, |h| h.client.is_some()).unwrap_or(false) {
+                return client::tls_done(conn);
+            }
+            conn.set_events(READABLE);
+            conn.set_timeout(
+                reason_t(T::PENDING_TIMEOUT_ESTABLISH_WITH_SERVER),
+                i64::from(conn.ctx.cfg.timeout_secs),
+            );
+            Flow::Continue
+        }
+    }
+}
+
+/// The connection's stream is TLS.
+pub fn is_tls(conn: &Conn) -> bool {
+    with_http(conn, |h| h.stream.is_tls()).unwrap_or(false)
 }

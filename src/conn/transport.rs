@@ -6,9 +6,23 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 
+use openssl::ssl::{ErrorCode, Ssl, SslStream};
+
 pub enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
+    /// TLS over TCP; the handshake may still be in progress
+    Tls(Box<SslStream<TcpStream>>),
+}
+
+/// Where a TLS handshake stands.
+pub enum Handshake {
+    Done,
+    /// waiting for the socket: readable (false) or writable (true)
+    Again {
+        want_write: bool,
+    },
+    Failed(String),
 }
 
 /// What a non-blocking read produced.
@@ -23,6 +37,46 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.as_raw_fd(),
             Stream::Unix(s) => s.as_raw_fd(),
+            Stream::Tls(s) => s.get_ref().as_raw_fd(),
+        }
+    }
+
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Stream::Tls(_))
+    }
+
+    /// Decrypted bytes OpenSSL holds that no poll will announce.
+    pub fn tls_pending(&self) -> bool {
+        matches!(self, Stream::Tls(s) if s.ssl().pending() > 0)
+    }
+
+    /// Wraps a TCP stream for TLS as server (`accept`) or client.
+    pub fn tls(tcp: TcpStream, ssl: Ssl, accept: bool) -> io::Result<Stream> {
+        let mut ssl = ssl;
+        if accept {
+            ssl.set_accept_state();
+        } else {
+            ssl.set_connect_state();
+        }
+        let s = SslStream::new(ssl, tcp).map_err(io::Error::other)?;
+        Ok(Stream::Tls(Box::new(s)))
+    }
+
+    /// Advances a TLS handshake.
+    pub fn handshake(&mut self) -> Handshake {
+        let Stream::Tls(s) = self else {
+            return Handshake::Done;
+        };
+        match s.do_handshake() {
+            Ok(()) => Handshake::Done,
+            Err(e) => match e.code() {
+                ErrorCode::WANT_READ => Handshake::Again { want_write: false },
+                ErrorCode::WANT_WRITE => Handshake::Again { want_write: true },
+                _ => Handshake::Failed(
+                    e.ssl_error()
+                        .map_or_else(|| e.to_string(), |s| s.to_string()),
+                ),
+            },
         }
     }
 
@@ -30,6 +84,7 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.peer_addr().ok(),
             Stream::Unix(_) => None,
+            Stream::Tls(s) => s.get_ref().peer_addr().ok(),
         }
     }
 
@@ -37,6 +92,23 @@ impl Stream {
         let r = match self {
             Stream::Tcp(s) => s.read(buf),
             Stream::Unix(s) => s.read(buf),
+            Stream::Tls(s) => {
+                return match s.ssl_read(buf) {
+                    Ok(0) => Ok(ReadOutcome::Eof),
+                    Ok(n) => Ok(ReadOutcome::Data(n)),
+                    Err(e) => match e.code() {
+                        ErrorCode::WANT_READ | ErrorCode::WANT_WRITE => Ok(ReadOutcome::WouldBlock),
+                        ErrorCode::ZERO_RETURN => Ok(ReadOutcome::Eof),
+                        _ if e
+                            .io_error()
+                            .is_some_and(|io| io.kind() == io::ErrorKind::WouldBlock) =>
+                        {
+                            Ok(ReadOutcome::WouldBlock)
+                        }
+                        _ => Err(io::Error::other(e)),
+                    },
+                }
+            }
         };
         match r {
             Ok(0) => Ok(ReadOutcome::Eof),
@@ -52,6 +124,23 @@ impl Stream {
         let r = match self {
             Stream::Tcp(s) => s.write(buf),
             Stream::Unix(s) => s.write(buf),
+            // OpenSSL keeps a refused record and takes the rest of the same
+            // bytes on the retry (partial writes, moving buffers allowed).
+            Stream::Tls(s) => {
+                return match s.ssl_write(buf) {
+                    Ok(n) => Ok(n),
+                    Err(e) => match e.code() {
+                        ErrorCode::WANT_READ | ErrorCode::WANT_WRITE => Ok(0),
+                        _ if e
+                            .io_error()
+                            .is_some_and(|io| io.kind() == io::ErrorKind::WouldBlock) =>
+                        {
+                            Ok(0)
+                        }
+                        _ => Err(io::Error::other(e)),
+                    },
+                }
+            }
         };
         match r {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
@@ -77,6 +166,7 @@ pub fn accept(listener: &crate::plat::sock::Listener) -> io::Result<Option<Strea
             match &s {
                 Stream::Tcp(t) => t.set_nonblocking(true)?,
                 Stream::Unix(u) => u.set_nonblocking(true)?,
+                Stream::Tls(t) => t.get_ref().set_nonblocking(true)?,
             }
             Ok(Some(s))
         }

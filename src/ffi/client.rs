@@ -61,11 +61,6 @@ pub unsafe extern "C" fn lws_client_connect_via_info(
         set_pwsi(ptr::null_mut());
         return ptr::null_mut();
     };
-    if info.ssl_connection != 0 {
-        lwsl_err!("lws_client_connect_via_info: TLS (wss://, https://) is not built yet");
-        set_pwsi(ptr::null_mut());
-        return ptr::null_mut();
-    }
     let address = String::from_utf8_lossy(&address).into_owned();
     let req = ConnectRequest {
         host: host.unwrap_or_else(|| address.clone().into_bytes()),
@@ -81,6 +76,7 @@ pub unsafe extern "C" fn lws_client_connect_via_info(
         userdata: info.userdata as usize,
         // SAFETY: parent_wsi is NULL or a live connection.
         parent: unsafe { handle::conn(info.parent_wsi) },
+        tls: info.ssl_connection as u32,
         vhost,
     };
     let mut result = ptr::null_mut();

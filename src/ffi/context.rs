@@ -251,6 +251,20 @@ pub(crate) unsafe fn vhost_config(info: &lws_context_creation_info) -> Option<Vh
         headers,
         mounts,
         default_protocol,
+        // SAFETY: the ssl_* strings are NULL or C strings.
+        tls: unsafe {
+            crate::tls::TlsConfig {
+                cert: opt_string(info.ssl_cert_filepath),
+                key: opt_string(info.ssl_private_key_filepath),
+                key_password: opt_string(info.ssl_private_key_password),
+                ca: opt_string(info.ssl_ca_filepath),
+                cipher_list: opt_string(info.ssl_cipher_list),
+                ecdh_curve: opt_string(info.ecdh_curve),
+                options: info.options,
+                ssl_options_set: info.ssl_options_set,
+                ssl_options_clear: info.ssl_options_clear,
+            }
+        },
         // SAFETY: http_proxy_address is NULL or a C string.
         proxy: unsafe { opt_string(info.http_proxy_address) }
             .or_else(|| std::env::var("http_proxy").ok())

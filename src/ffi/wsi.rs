@@ -220,11 +220,14 @@ pub unsafe extern "C" fn lws_get_child(wsi: *const lws) -> *mut lws {
         .map_or(ptr::null_mut(), |p| handle::wsi_of(&p))
 }
 
-/// Whether the connection uses TLS: never yet, as TLS is not built in.
+/// Whether the connection uses TLS.
+///
+/// # Safety
+/// `wsi` is NULL or a live connection.
 #[no_mangle]
-pub extern "C" fn lws_is_ssl(wsi: *mut lws) -> c_int {
-    let _ = wsi;
-    0
+pub unsafe extern "C" fn lws_is_ssl(wsi: *mut lws) -> c_int {
+    // SAFETY: per this function's contract.
+    unsafe { handle::conn(wsi) }.map_or(0, |c| c_int::from(crate::conn::http::is_tls(&c)))
 }
 
 /// Whether the connection is a CGI pipe: never, as no CGI runs yet.

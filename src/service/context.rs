@@ -43,6 +43,7 @@ pub struct VhostConfig {
     pub mounts: Vec<super::vhost::Mount>,
     pub default_protocol: Option<usize>,
     pub proxy: Option<super::vhost::Proxy>,
+    pub tls: crate::tls::TlsConfig,
     pub options: u32,
     pub keepalive_timeout: u32,
     pub tcp_keepalive: Option<(i32, i32, i32)>,
@@ -120,6 +121,12 @@ impl Context {
     /// Creates a vhost and its listeners (one per service thread, sharing the
     /// port through SO_REUSEPORT); returns it with the port bound.
     pub fn add_vhost(self: &Arc<Self>, vcfg: VhostConfig) -> io::Result<Arc<Vhost>> {
+        let tls_server = match vcfg.tls.cert {
+            Some(_) if vcfg.listen.port.is_some() => {
+                Some(crate::tls::server_context(&vcfg.tls).map_err(io::Error::other)?)
+            }
+            _ => None,
+        };
         let mut listeners = Vec::new();
         let mut bound = -1;
         if let Some(port) = vcfg.listen.port {
@@ -150,6 +157,9 @@ impl Context {
             mounts: vcfg.mounts,
             default_protocol: vcfg.default_protocol,
             proxy: std::sync::Mutex::new(vcfg.proxy),
+            tls_server,
+            tls_config: vcfg.tls,
+            tls_client: std::sync::Mutex::new(None),
             options: vcfg.options,
             keepalive_timeout: vcfg.keepalive_timeout,
             tcp_keepalive: vcfg.tcp_keepalive,

@@ -139,6 +139,11 @@ pub struct Vhost {
     pub default_protocol: Option<usize>,
     /// the HTTP proxy its clients use (lws_set_proxy may change it)
     pub proxy: std::sync::Mutex<Option<Proxy>>,
+    /// the TLS context of a TLS vhost's listeners
+    pub tls_server: Option<openssl::ssl::SslContext>,
+    pub tls_config: crate::tls::TlsConfig,
+    /// the context its TLS clients use, made on first use
+    pub tls_client: std::sync::Mutex<Option<openssl::ssl::SslContext>>,
     pub options: u32,
     pub keepalive_timeout: u32,
     /// TCP keepalive (idle, probes, interval), if ka_time was set
