@@ -707,18 +707,9 @@ fn start_tls(conn: &Arc<Conn>) -> Flow {
         return Flow::Close(CloseWhy::ClientFailed);
     };
     let wrapped = with_http(conn, |h| {
-        let Stream::Tcp(tcp) = &h.stream else {
-            return Err("not a TCP stream".to_string());
-        };
-        // keep the fd (and its poll registration) with the TLS stream: a
-        // duplicate holds the place while the original moves
-        let placeholder = Stream::Tcp(tcp.try_clone().map_err(|e| e.to_string())?);
-        let Stream::Tcp(tcp) = std::mem::replace(&mut h.stream, placeholder) else {
-            return Err("not a TCP stream".to_string());
-        };
-        h.stream = Stream::tls(tcp, ssl, false).map_err(|e| e.to_string())?;
+        h.stream.start_tls(ssl, false).map_err(|e| e.to_string())?;
         h.tls_handshake = true;
-        Ok(())
+        Ok::<(), String>(())
     });
     match wrapped {
         Some(Ok(())) => http::tls_handshake(conn),

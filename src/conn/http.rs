@@ -93,6 +93,10 @@ pub struct HttpConn {
     pub client: Option<Box<super::client::ClientState>>,
     /// the TLS handshake is still in progress
     pub tls_handshake: bool,
+    /// a TLS port that also takes plain HTTP: undecided until the first byte
+    pub tls_undecided: bool,
+    /// plain HTTP on a TLS port (ALLOW_NON_SSL_ON_SSL_PORT)
+    pub plain_on_tls_port: bool,
 }
 
 impl HttpConn {
@@ -115,6 +119,8 @@ impl HttpConn {
             rejected: false,
             client: None,
             tls_handshake: false,
+            tls_undecided: false,
+            plain_on_tls_port: false,
         }
     }
 }
@@ -164,23 +170,29 @@ pub fn adopt(via: &Arc<Conn>, stream: Stream, readbuf: &[u8]) -> Option<Arc<Conn
             lwsl_err!("TCP keepalive on fd {fd}: {e}");
         }
     }
-    let (stream, tls) = match (&via.vhost.tls_server, stream) {
+    let allow_plain = crate::service::context::has_option(
+        via.vhost.options,
+        crate::ffi::enums::lws_context_options::LWS_SERVER_OPTION_ALLOW_NON_SSL_ON_SSL_PORT,
+    );
+    let (stream, tls, undecided) = match (&via.vhost.tls_server, stream) {
+        (Some(_), stream) if allow_plain => (stream, false, true),
         (Some(ctx), Stream::Tcp(tcp)) => {
             let Ok(ssl) = openssl::ssl::Ssl::new(ctx) else {
                 return None;
             };
             match Stream::tls(tcp, ssl, true) {
-                Ok(s) => (s, true),
+                Ok(s) => (s, true, false),
                 Err(e) => {
                     lwsl_err!("TLS for fd {fd}: {e}");
                     return None;
                 }
             }
         }
-        (_, stream) => (stream, false),
+        (_, stream) => (stream, false, false),
     };
     let mut http = HttpConn::new(stream, readbuf.to_vec());
     http.tls_handshake = tls;
+    http.tls_undecided = undecided;
     let conn = Conn::new(
         ctx.clone(),
         via.vhost.clone(),
@@ -258,6 +270,11 @@ pub fn ah_granted(conn: &Arc<Conn>) {
 
 /// POLLIN: read what the socket has, then process it.
 pub fn on_readable(conn: &Arc<Conn>, buf: &mut [u8]) -> Flow {
+    if with_http(conn, |h| h.tls_undecided).unwrap_or(false) {
+        if let Some(flow) = decide_tls(conn) {
+            return flow;
+        }
+    }
     if with_http(conn, |h| h.tls_handshake).unwrap_or(false) {
         return tls_handshake(conn);
     }
@@ -424,6 +441,21 @@ fn start_request(conn: &Arc<Conn>) -> Flow {
         return Flow::Close(CloseWhy::Error);
     };
     conn.set_timeout(0, 0);
+    let redirect_to_tls = with_http(conn, |h| h.plain_on_tls_port).unwrap_or(false)
+        && crate::service::context::has_option(
+            conn.ctx.cfg.options,
+            crate::ffi::enums::lws_context_options::LWS_SERVER_OPTION_REDIRECT_HTTP_TO_HTTPS,
+        );
+    if redirect_to_tls {
+        let Some(host) = header_text(conn, tokens::WSI_TOKEN_HOST) else {
+            return Flow::Close(CloseWhy::Error);
+        };
+        let location = [b"https://".as_slice(), &host, b"/"].concat();
+        if redirect(conn, 301, &location) < 0 || transaction_completed(conn) != 0 {
+            return Flow::Close(CloseWhy::App);
+        }
+        return Flow::Continue;
+    }
     if ws::wants_upgrade(conn) {
         return ws::upgrade(conn);
     }
@@ -1195,4 +1227,30 @@ pub fn tls_handshake(conn: &Arc<Conn>) -> Flow {
 /// The connection's stream is TLS.
 pub fn is_tls(conn: &Conn) -> bool {
     with_http(conn, |h| h.stream.is_tls()).unwrap_or(false)
+}
+
+/// On a TLS port that also takes plain HTTP: a first byte below 0x20 (a
+/// TLS record) starts TLS, anything else is plain HTTP (CONTRACT §8). None
+/// to go on reading.
+fn decide_tls(conn: &Arc<Conn>) -> Option<Flow> {
+    let first = match with_http(conn, |h| h.stream.peek_byte()) {
+        Some(Ok(Some(b))) => b,
+        Some(Ok(None)) => return Some(Flow::Continue),
+        _ => return Some(Flow::Close(CloseWhy::Hangup)),
+    };
+    let tls = conn.vhost.tls_server.clone();
+    with_http(conn, |h| {
+        h.tls_undecided = false;
+        if first >= 0x20 {
+            h.plain_on_tls_port = true;
+            return None;
+        }
+        let ssl = tls.as_ref().and_then(|c| openssl::ssl::Ssl::new(c).ok())?;
+        if h.stream.start_tls(ssl, true).is_err() {
+            return Some(Flow::Close(CloseWhy::Error));
+        }
+        h.tls_handshake = true;
+        None
+    })
+    .flatten()
 }

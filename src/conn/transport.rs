@@ -45,6 +45,16 @@ impl Stream {
         matches!(self, Stream::Tls(_))
     }
 
+    /// The address of the `SSL` of a TLS stream (0 otherwise), which
+    /// ESTABLISHED hands to the application.
+    pub fn ssl_addr(&self) -> usize {
+        use foreign_types::ForeignTypeRef;
+        match self {
+            Stream::Tls(s) => s.ssl().as_ptr() as usize,
+            _ => 0,
+        }
+    }
+
     /// Decrypted bytes OpenSSL holds that no poll will announce.
     pub fn tls_pending(&self) -> bool {
         matches!(self, Stream::Tls(s) if s.ssl().pending() > 0)
@@ -60,6 +70,39 @@ impl Stream {
         }
         let s = SslStream::new(ssl, tcp).map_err(io::Error::other)?;
         Ok(Stream::Tls(Box::new(s)))
+    }
+
+    /// Turns this TCP stream into TLS in place, keeping its fd (and so its
+    /// poll registration): a duplicate holds the place while the socket
+    /// moves into the TLS stream.
+    pub fn start_tls(&mut self, ssl: Ssl, accept: bool) -> io::Result<()> {
+        let Stream::Tcp(tcp) = self else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a TCP stream",
+            ));
+        };
+        let placeholder = Stream::Tcp(tcp.try_clone()?);
+        let Stream::Tcp(tcp) = std::mem::replace(self, placeholder) else {
+            unreachable!("checked above")
+        };
+        *self = Stream::tls(tcp, ssl, accept)?;
+        Ok(())
+    }
+
+    /// The first byte waiting on a plain socket, without taking it.
+    pub fn peek_byte(&self) -> io::Result<Option<u8>> {
+        let mut b = [0u8; 1];
+        let r = match self {
+            Stream::Tcp(s) => s.peek(&mut b),
+            _ => return Ok(None),
+        };
+        match r {
+            Ok(0) => Ok(None),
+            Ok(_) => Ok(Some(b[0])),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Advances a TLS handshake.

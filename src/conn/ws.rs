@@ -194,7 +194,9 @@ pub fn upgrade(conn: &Arc<Conn>) -> Flow {
         h.ws = Some(Box::new(WsState::new(rx_size.max(1), validate, false)));
     });
     conn.set_timeout(0, 0);
-    if conn.callback(reason(R::LWS_CALLBACK_ESTABLISHED), std::ptr::null_mut(), 0) != 0 {
+    // ESTABLISHED gets the connection's SSL (NULL without TLS)
+    let ssl = with_http(conn, |h| h.stream.ssl_addr()).unwrap_or(0);
+    if conn.callback(reason(R::LWS_CALLBACK_ESTABLISHED), ssl as *mut c_void, 0) != 0 {
         return Flow::Close(CloseWhy::App);
     }
     if with_http(conn, |h| h.ah.take().is_some()).unwrap_or(false) {

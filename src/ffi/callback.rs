@@ -142,3 +142,14 @@ pub(crate) fn add_headers(
         .min(buf.len());
     (r, written)
 }
+
+/// The SSL a certificate-verification step belongs to (as an address).
+pub(crate) fn ssl_of_store(store: usize) -> usize {
+    // SAFETY: `store` is the live X509_STORE_CTX OpenSSL is verifying with;
+    // the index is OpenSSL's own for the SSL it belongs to.
+    unsafe {
+        let idx = openssl_sys::SSL_get_ex_data_X509_STORE_CTX_idx();
+        openssl_sys::X509_STORE_CTX_get_ex_data(store as *mut openssl_sys::X509_STORE_CTX, idx)
+            as usize
+    }
+}

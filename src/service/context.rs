@@ -121,9 +121,33 @@ impl Context {
     /// Creates a vhost and its listeners (one per service thread, sharing the
     /// port through SO_REUSEPORT); returns it with the port bound.
     pub fn add_vhost(self: &Arc<Self>, vcfg: VhostConfig) -> io::Result<Arc<Vhost>> {
+        // The client-certificate check calls the vhost's protocols[0], which
+        // exists only once the context is built.
+        let owner: Arc<std::sync::OnceLock<std::sync::Weak<Vhost>>> = Arc::default();
         let tls_server = match vcfg.tls.cert {
             Some(_) if vcfg.listen.port.is_some() => {
-                Some(crate::tls::server_context(&vcfg.tls).map_err(io::Error::other)?)
+                let ctx = Arc::downgrade(self);
+                let owner2 = owner.clone();
+                let check: crate::tls::ClientCertCheck = Box::new(move |store, ok| {
+                    let (Some(ctx), Some(vh)) = (
+                        ctx.upgrade(),
+                        owner2.get().and_then(std::sync::Weak::upgrade),
+                    ) else {
+                        return ok;
+                    };
+                    let fake = Conn::fake(&ctx, &vh, 0);
+                    let r = fake.callback_protocol(
+                        0,
+                        reason(R::LWS_CALLBACK_OPENSSL_PERFORM_CLIENT_CERT_VERIFICATION),
+                        store as *mut std::os::raw::c_void,
+                        crate::ffi::callback::ssl_of_store(store) as *mut std::os::raw::c_void,
+                        usize::from(ok),
+                    );
+                    // the application may refuse what OpenSSL accepts, not the
+                    // reverse (the original let a 0 accept any certificate)
+                    ok && r == 0
+                });
+                Some(crate::tls::server_context(&vcfg.tls, check).map_err(io::Error::other)?)
             }
             _ => None,
         };
@@ -180,10 +204,22 @@ impl Context {
             );
             self.pts[tsi].insert(&conn, crate::plat::epoll::READABLE)?;
         }
+        let _ = owner.set(Arc::downgrade(&vhost));
         self.vhosts
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .push(vhost.clone());
+        if let Some(tls) = &vhost.tls_server {
+            use foreign_types::ForeignType;
+            let fake = Conn::fake(self, &vhost, 0);
+            fake.callback_protocol(
+                0,
+                reason(R::LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS),
+                std::ptr::null_mut(),
+                tls.as_ptr().cast(),
+                0,
+            );
+        }
         Ok(vhost)
     }
 

@@ -42,7 +42,11 @@ fn common(cfg: &TlsConfig, b: &mut SslContextBuilder) -> Result<(), String> {
 
 /// The server context of a TLS vhost: certificate chain, private key (with
 /// its password), client-certificate checks against `ca`, ciphers, ECDH.
-pub fn server_context(cfg: &TlsConfig) -> Result<SslContext, String> {
+/// Asked for each step of a client certificate's verification (the
+/// X509_STORE_CTX address, OpenSSL's verdict): true to go on.
+pub type ClientCertCheck = Box<dyn Fn(usize, bool) -> bool + Send + Sync>;
+
+pub fn server_context(cfg: &TlsConfig, check: ClientCertCheck) -> Result<SslContext, String> {
     let mut b = SslContext::builder(SslMethod::tls_server()).map_err(|e| e.to_string())?;
     common(cfg, &mut b)?;
     if let Some(curve) = &cfg.ecdh_curve {
@@ -75,7 +79,10 @@ pub fn server_context(cfg: &TlsConfig) -> Result<SslContext, String> {
         if !has_option(cfg.options, O::LWS_SERVER_OPTION_PEER_CERT_NOT_REQUIRED) {
             mode |= SslVerifyMode::FAIL_IF_NO_PEER_CERT;
         }
-        b.set_verify(mode);
+        b.set_verify_callback(mode, move |ok, store| {
+            use foreign_types::ForeignTypeRef;
+            check(store.as_ptr() as usize, ok)
+        });
         b.set_session_id_context(b"lws")
             .map_err(|e| e.to_string())?;
     }
