@@ -1504,6 +1504,11 @@ LWS_VISIBLE LWS_EXTERN struct lws_vhost *lws_get_vhost(struct lws *wsi);
 
 LWS_VISIBLE LWS_EXTERN int lws_json_dump_vhost(const struct lws_vhost *vh, char *buf, int len);
 
+// Makes the vhost's TLS client context now (it is otherwise made when its
+// first TLS client connects): 0, or -1 if it cannot be made.
+//
+// # Safety
+// `vhost` is NULL or a live vhost.
 LWS_VISIBLE LWS_EXTERN
 int lws_init_vhost_client_ssl(const struct lws_context_creation_info *info,
                               struct lws_vhost *vhost);

@@ -670,22 +670,12 @@ pub fn finals(conn: &Arc<Conn>, why: CloseWhy) -> Option<Finals> {
 fn start_tls(conn: &Arc<Conn>) -> Flow {
     use crate::ffi::enums::lws_client_connect_ssl_connection_flags as F;
     use openssl::ssl::{Ssl, SslVerifyMode};
-    let ctx = {
-        let mut client = conn
-            .vhost
-            .tls_client
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if client.is_none() {
-            match crate::tls::client_context(&conn.vhost.tls_config) {
-                Ok(c) => *client = Some(c),
-                Err(e) => {
-                    report_error(conn, Some(&format!("TLS client context: {e}")));
-                    return Flow::Close(CloseWhy::ClientFailed);
-                }
-            }
+    let ctx = match client_tls_context(&conn.ctx, &conn.vhost) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            report_error(conn, Some(&format!("TLS client context: {e}")));
+            return Flow::Close(CloseWhy::ClientFailed);
         }
-        client.clone()
     };
     let Some((flags, host)) = with_client(conn, |c| {
         (c.req.tls, String::from_utf8_lossy(&c.req.host).into_owned())
@@ -730,4 +720,32 @@ pub fn tls_done(conn: &Arc<Conn>) -> Flow {
 pub fn tls_failed(conn: &Arc<Conn>, why: &str) -> Flow {
     report_error(conn, Some(&format!("TLS handshake failed: {why}")));
     Flow::Close(CloseWhy::ClientFailed)
+}
+
+/// The vhost's TLS client context, made on first use (OS CAs unless
+/// DISABLE_OS_CA_CERTS, ssl_ca_filepath, client certificate), after which
+/// OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS lets the application add to it.
+pub fn client_tls_context(
+    ctx: &Arc<Context>,
+    vhost: &Arc<Vhost>,
+) -> Result<openssl::ssl::SslContext, String> {
+    let made = {
+        let mut client = vhost.tls_client.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = client.as_ref() {
+            return Ok(c.clone());
+        }
+        let c = crate::tls::client_context(&vhost.tls_config)?;
+        *client = Some(c.clone());
+        c
+    };
+    use foreign_types::ForeignType;
+    let fake = Conn::fake(ctx, vhost, 0);
+    fake.callback_protocol(
+        0,
+        reason(R::LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS),
+        std::ptr::null_mut(),
+        made.as_ptr().cast(),
+        0,
+    );
+    Ok(made)
 }

@@ -265,6 +265,16 @@ pub(crate) unsafe fn vhost_config(info: &lws_context_creation_info) -> Option<Vh
                 ssl_options_clear: info.ssl_options_clear,
             }
         },
+        provided_client_tls: (!info.provided_client_ssl_ctx.is_null()).then(|| {
+            use foreign_types::ForeignType;
+            let raw = info.provided_client_ssl_ctx.cast::<openssl_sys::SSL_CTX>();
+            // SAFETY: the application's live SSL_CTX; our reference keeps it
+            // alive and is dropped without freeing theirs.
+            unsafe {
+                openssl_sys::SSL_CTX_up_ref(raw);
+                openssl::ssl::SslContext::from_ptr(raw)
+            }
+        }),
         // SAFETY: http_proxy_address is NULL or a C string.
         proxy: unsafe { opt_string(info.http_proxy_address) }
             .or_else(|| std::env::var("http_proxy").ok())

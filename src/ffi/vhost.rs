@@ -194,11 +194,33 @@ pub extern "C" fn lws_json_dump_vhost(vh: *const lws_vhost, buf: *mut c_char, le
     not_yet!("lws_json_dump_vhost", -1)
 }
 
+/// Makes the vhost's TLS client context now (it is otherwise made when its
+/// first TLS client connects): 0, or -1 if it cannot be made.
+///
+/// # Safety
+/// `vhost` is NULL or a live vhost.
 #[no_mangle]
-pub extern "C" fn lws_init_vhost_client_ssl(
+pub unsafe extern "C" fn lws_init_vhost_client_ssl(
     info: *const lws_context_creation_info,
     vhost: *mut lws_vhost,
 ) -> c_int {
-    let _ = (info, vhost);
-    not_yet!("lws_init_vhost_client_ssl", -1)
+    let _ = info;
+    // SAFETY: per this function's contract.
+    let Some(vh) = (unsafe { handle::vhost(vhost) }) else {
+        return -1;
+    };
+    let Some(ctx) = crate::service::context::owner_of(&vh) else {
+        return -1;
+    };
+    guard(
+        "lws_init_vhost_client_ssl",
+        -1,
+        || match crate::conn::client::client_tls_context(&ctx, &vh) {
+            Ok(_) => 0,
+            Err(e) => {
+                lwsl_err!("lws_init_vhost_client_ssl: {e}");
+                -1
+            }
+        },
+    )
 }

@@ -44,6 +44,8 @@ pub struct VhostConfig {
     pub default_protocol: Option<usize>,
     pub proxy: Option<super::vhost::Proxy>,
     pub tls: crate::tls::TlsConfig,
+    /// the application's own client SSL_CTX (`provided_client_ssl_ctx`)
+    pub provided_client_tls: Option<openssl::ssl::SslContext>,
     pub options: u32,
     pub keepalive_timeout: u32,
     pub tcp_keepalive: Option<(i32, i32, i32)>,
@@ -183,7 +185,7 @@ impl Context {
             proxy: std::sync::Mutex::new(vcfg.proxy),
             tls_server,
             tls_config: vcfg.tls,
-            tls_client: std::sync::Mutex::new(None),
+            tls_client: std::sync::Mutex::new(vcfg.provided_client_tls),
             options: vcfg.options,
             keepalive_timeout: vcfg.keepalive_timeout,
             tcp_keepalive: vcfg.tcp_keepalive,
