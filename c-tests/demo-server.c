@@ -16,7 +16,9 @@
  * Messages are limited to MAX_MESSAGE bytes: a larger one closes the
  * connection with 1009 (message too big).
  *
- *   demo-server [-p PORT] [-r RESOURCE_DIR] [-d LOGLEVEL]
+ *   demo-server [-p PORT] [-r RESOURCE_DIR] [-d LOGLEVEL] [-c CERT -k KEY]
+ *
+ * -c/-k serve HTTPS and WSS with that certificate and private key.
  *
  * Defaults: port 7681, resources from ./c-tests/demo, log level 7.
  */
@@ -425,6 +427,11 @@ main(int argc, char **argv)
 			info.port = atoi(argv[n + 1]);
 		else if (!strcmp(argv[n], "-r"))
 			resource_path = argv[n + 1];
+		else if (!strcmp(argv[n], "-c")) {
+			info.ssl_cert_filepath = argv[n + 1];
+			info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		} else if (!strcmp(argv[n], "-k"))
+			info.ssl_private_key_filepath = argv[n + 1];
 		else if (!strcmp(argv[n], "-d"))
 			level = atoi(argv[n + 1]);
 	}

@@ -403,3 +403,43 @@ def test_demo_page_in_headless_chromium(demo, chromium, tmp_path):
 
     asyncio.run(asyncio.wait_for(main(), 60))
     demo.stop()
+
+
+def test_demo_ssl_mode(build_c, pkg_env, tmp_path):
+    """The demo serves its page over HTTPS and the echo over WSS (-c/-k)."""
+    import ssl
+    import asyncio
+    import websockets
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    exe = build_c("demo-server.c")
+    log = tmp_path / "stderr-ssl"
+    with open(log, "wb") as err:
+        proc = subprocess.Popen([str(exe), "-p", "0", "-r", str(REPO / "c-tests" / "demo"),
+                                 "-c", str(cert), "-k", str(key)],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                                env=pkg_env)
+    try:
+        port = None
+        end = time.monotonic() + 10
+        while port is None and time.monotonic() < end:
+            m = re.search(r"http://localhost:(\d+)/", log.read_text())
+            port = int(m.group(1)) if m else time.sleep(0.05)
+        assert port, log.read_text()
+        ctx = ssl.create_default_context(cafile=str(cert))
+        ctx.check_hostname = False
+        page = urllib.request.urlopen(f"https://127.0.0.1:{port}/", context=ctx, timeout=10)
+        assert "<title>libwebsockets in Rust: demo</title>" in page.read().decode()
+
+        async def echo():
+            async with websockets.connect(f"wss://127.0.0.1:{port}/", ssl=ctx,
+                                          subprotocols=["lws-echo"]) as ws:
+                await ws.send("over tls")
+                return await asyncio.wait_for(ws.recv(), 5)
+        assert asyncio.run(echo()) == "over tls"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+    assert proc.returncode == 0
