@@ -179,19 +179,11 @@ pub fn upgrade(conn: &Arc<Conn>) -> Flow {
     if http::write(conn, &handshake::response(&accept, selected)) < 0 {
         return Flow::Close(CloseWhy::Hangup);
     }
-    let rx_size = if protocol.rx_buffer_size == 0 {
-        conn.ctx.cfg.pt_serv_buf_size
-    } else {
-        protocol.rx_buffer_size
-    };
-    let validate = crate::service::context::has_option(
-        conn.ctx.cfg.options,
-        crate::ffi::enums::lws_context_options::LWS_SERVER_OPTION_VALIDATE_UTF8,
-    );
+    let (rx_size, validate) = rx_settings(conn, index);
     with_http(conn, |h| {
         h.phase = Phase::Ws;
         h.in_transaction = false;
-        h.ws = Some(Box::new(WsState::new(rx_size.max(1), validate, false)));
+        h.ws = Some(Box::new(WsState::new(rx_size, validate, false)));
     });
     conn.set_timeout(0, 0);
     // ESTABLISHED gets the connection's SSL (NULL without TLS)
@@ -626,15 +618,15 @@ fn is_client(conn: &Conn) -> bool {
     with_ws(conn, |ws| ws.client).unwrap_or(false)
 }
 
-/// The client's upgrade was accepted: the connection speaks WebSocket now.
-pub fn become_client(conn: &Arc<Conn>) {
-    let index = conn.protocol_index();
+/// The RECEIVE size of protocol `index` (its rx_buffer_size, else
+/// pt_serv_buf_size) and whether text must be valid UTF-8.
+fn rx_settings(conn: &Conn, index: usize) -> (usize, bool) {
     let rx = conn
         .vhost
         .protocols
         .get(index)
         .map_or(0, |p| p.rx_buffer_size);
-    let rx_size = if rx == 0 {
+    let size = if rx == 0 {
         conn.ctx.cfg.pt_serv_buf_size
     } else {
         rx
@@ -643,8 +635,14 @@ pub fn become_client(conn: &Arc<Conn>) {
         conn.ctx.cfg.options,
         crate::ffi::enums::lws_context_options::LWS_SERVER_OPTION_VALIDATE_UTF8,
     );
+    (size.max(1), validate)
+}
+
+/// The client's upgrade was accepted: the connection speaks WebSocket now.
+pub fn become_client(conn: &Arc<Conn>) {
+    let (rx_size, validate) = rx_settings(conn, conn.protocol_index());
     with_http(conn, |h| {
         h.phase = Phase::Ws;
-        h.ws = Some(Box::new(WsState::new(rx_size.max(1), validate, true)));
+        h.ws = Some(Box::new(WsState::new(rx_size, validate, true)));
     });
 }

@@ -117,11 +117,8 @@ pub fn bind_addr(iface: Option<&str>, port: u16, ipv6: bool) -> io::Result<Socke
 
 /// A non-blocking TCP listener with SO_REUSEADDR (and SO_REUSEPORT when
 /// several service threads each listen), dual-stack when bound to `[::]`.
-pub fn listen_tcp(
-    addr: SocketAddr,
-    reuseport: bool,
-    v6only: Option<bool>,
-) -> io::Result<TcpListener> {
+/// A non-blocking, close-on-exec TCP socket for `addr`'s family.
+fn tcp_socket(addr: &SocketAddr) -> io::Result<OwnedFd> {
     let family = if addr.is_ipv6() {
         libc::AF_INET6
     } else {
@@ -136,7 +133,16 @@ pub fn listen_tcp(
         )
     })?;
     // SAFETY: fd is a fresh descriptor nobody else owns.
-    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+pub fn listen_tcp(
+    addr: SocketAddr,
+    reuseport: bool,
+    v6only: Option<bool>,
+) -> io::Result<TcpListener> {
+    let owned = tcp_socket(&addr)?;
+    let fd = owned.as_raw_fd();
     setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
     if reuseport {
         setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)?;
@@ -248,21 +254,8 @@ pub fn reverse_lookup(addr: &SocketAddr) -> Option<String> {
 /// or fails, later: watch for POLLOUT). Fails at once for errors the
 /// kernel reports immediately.
 pub fn connect_nonblocking(addr: SocketAddr) -> io::Result<crate::conn::transport::Stream> {
-    let family = if addr.is_ipv6() {
-        libc::AF_INET6
-    } else {
-        libc::AF_INET
-    };
-    // SAFETY: plain syscall; the fd is owned from here on.
-    let fd = check(unsafe {
-        libc::socket(
-            family,
-            libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-            0,
-        )
-    })?;
-    // SAFETY: fd is a fresh descriptor nobody else owns.
-    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    let owned = tcp_socket(&addr)?;
+    let fd = owned.as_raw_fd();
     let (storage, len) = sockaddr(&addr);
     // SAFETY: storage holds a sockaddr of `len` bytes.
     let r = unsafe { libc::connect(fd, (&storage as *const libc::sockaddr_storage).cast(), len) };
