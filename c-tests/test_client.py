@@ -846,10 +846,6 @@ def test_callback_order_http_get(client, http_srv):
     assert len(conn_wsis(r)) == 1, r.callbacks()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "closing an HTTP client connection from RECEIVE_CLIENT_HTTP (return -1 "
-    "after COMPLETED_CLIENT_HTTP) gives POLL del before CLOSED_CLIENT_HTTP; "
-    "CONTRACT 3 I: CLOSED_CLIENT_HTTP -> POLL del -> WSI_DESTROY"))
 def test_callback_order_http_close_exact(client, http_srv):
     r = client("http", "127.0.0.1", http_srv.port, f"/cl/{20 * KIB}", cblog=True)
     assert_clean_exit(r)
@@ -895,9 +891,6 @@ def test_callback_order_refused(client):
     assert re.fullmatch(r"27 ADD 29 (1 DEL|DEL 1) 30 28|27 1 28", seq), seq
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a refused connect reports CLIENT_CONNECTION_ERROR before the POLL del; "
-    "CONTRACT 3 H [run]: POLL del -> CONNECTION_ERROR(NULL, 0) -> WSI_DESTROY"))
 def test_callback_order_refused_exact(client):
     r = client("ws", "127.0.0.1", free_closed_port(), "/", "echo", 1, 16, cblog=True)
     assert_clean_exit(r, 1)
@@ -932,11 +925,6 @@ def test_callback_order_reply_timeout(client):
     assert re.fullmatch(r"27 ADD 29 24 (1 DEL|DEL 1)( 45)? 30 28", seq), seq
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a timeout while waiting for the server's reply gives CONNECTION_ERROR "
-    "(\"HS: timed out waiting for the reply\"), POLL del, then CLOSED_CLIENT_HTTP; "
-    "CONTRACT 6 Timeouts / 3 H / quirk 20: a timeout is a hard close, "
-    "POLL del -> CONNECTION_ERROR -> WSI_DESTROY without CLOSED_CLIENT_HTTP"))
 def test_callback_order_reply_timeout_exact(client):
     with RawServer(silent_server) as srv:
         r = client("-t", "2", "-w", "8", "ws", "127.0.0.1", srv.port, "/", "echo", 1, 16,

@@ -78,7 +78,7 @@ fn c_text(text: &str) -> CString {
 }
 
 /// CLIENT_CONNECTION_ERROR to protocols[0] with `msg` (or NULL).
-fn report_error(conn: &Arc<Conn>, msg: Option<&str>) {
+pub fn report_error(conn: &Arc<Conn>, msg: Option<&str>) {
     let text = msg.map(c_text);
     let (ptr, len) = text.as_ref().map_or((std::ptr::null_mut(), 0), |t| {
         (t.as_ptr() as *mut c_void, t.as_bytes().len())
@@ -241,8 +241,7 @@ fn connected(conn: &Arc<Conn>) -> Flow {
     .flatten();
     if let Some(e) = err {
         lwsl_notice!("client connect failed: {e}");
-        report_error(conn, None);
-        return Flow::Close(CloseWhy::ClientFailed);
+        return Flow::Close(CloseWhy::Hangup);
     }
     if with_client(conn, |c| c.req.tls != 0).unwrap_or(false) {
         return start_tls(conn);
@@ -634,35 +633,36 @@ pub fn finals(conn: &Arc<Conn>, why: CloseWhy) -> Option<Finals> {
         return None;
     }
     let reported = matches!(why, CloseWhy::ClientFailed | CloseWhy::Destroy);
-    match phase {
-        Phase::ClientConnect if !reported => {
-            report_error(conn, None);
-            Some(Finals::default())
-        }
+    let hard = matches!(
+        why,
+        CloseWhy::Timeout(_) | CloseWhy::Hangup | CloseWhy::Destroy
+    );
+    Some(match phase {
+        // no connection (refused, unreachable, timed out): POLL del, then
+        // CONNECTION_ERROR (NULL), then WSI_DESTROY (CONTRACT §3 H)
+        Phase::ClientConnect | Phase::ClientProxy if !reported => Finals {
+            client_error_after_del: true,
+            ..Finals::default()
+        },
+        // a timeout while waiting for the reply is a hard close too
+        Phase::ClientReply if !reported && matches!(why, CloseWhy::Timeout(_)) => Finals {
+            client_error_after_del: true,
+            ..Finals::default()
+        },
+        // the server hung up before its reply was complete
         Phase::ClientReply if !reported => {
-            let msg = if matches!(why, CloseWhy::Timeout(_)) {
-                "HS: timed out waiting for the reply"
-            } else {
-                "Peer hung up"
-            };
-            report_error(conn, Some(msg));
-            Some(Finals {
+            report_error(conn, Some("Peer hung up"));
+            Finals {
                 closed_client_http: true,
                 ..Finals::default()
-            })
+            }
         }
-        Phase::ClientConnect | Phase::ClientReply => Some(Finals::default()),
-        _ => {
-            let hard = matches!(
-                why,
-                CloseWhy::Timeout(_) | CloseWhy::Hangup | CloseWhy::Destroy
-            );
-            Some(Finals {
-                closed_client_http: !hard,
-                ..Finals::default()
-            })
-        }
-    }
+        Phase::ClientConnect | Phase::ClientProxy | Phase::ClientReply => Finals::default(),
+        _ => Finals {
+            closed_client_http: !hard,
+            ..Finals::default()
+        },
+    })
 }
 
 /// Wraps the connected socket in TLS (SNI and certificate checks for

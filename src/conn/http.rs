@@ -1098,8 +1098,12 @@ pub struct Finals {
     pub closed_after_del: bool,
     /// an established WebSocket: HTTP_DROP_PROTOCOL and CLOSED after leaving
     pub ws_closed: bool,
-    /// a client connection that was not a WebSocket: CLOSED_CLIENT_HTTP
+    /// a client connection that was not a WebSocket: CLOSED_CLIENT_HTTP,
+    /// before leaving the poll set
     pub closed_client_http: bool,
+    /// a client that never got its reply: CLIENT_CONNECTION_ERROR (NULL)
+    /// after leaving the poll set
+    pub client_error_after_del: bool,
 }
 
 pub fn finals(conn: &Arc<Conn>, why: CloseWhy) -> Finals {

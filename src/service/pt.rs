@@ -499,19 +499,22 @@ pub fn close(conn: &Arc<Conn>, why: CloseWhy) {
         );
         conn.callback_p0(reason(R::LWS_CALLBACK_CLOSED_HTTP), std::ptr::null_mut(), 0);
     }
-    pt.remove(conn);
-    if !is_listener {
-        pt.resume_listeners();
-    }
-    if finals.closed_after_del {
-        conn.callback_p0(reason(R::LWS_CALLBACK_CLOSED_HTTP), std::ptr::null_mut(), 0);
-    }
     if finals.closed_client_http {
         conn.callback_p0(
             reason(R::LWS_CALLBACK_CLOSED_CLIENT_HTTP),
             std::ptr::null_mut(),
             0,
         );
+    }
+    pt.remove(conn);
+    if finals.client_error_after_del {
+        crate::conn::client::report_error(conn, None);
+    }
+    if !is_listener {
+        pt.resume_listeners();
+    }
+    if finals.closed_after_del {
+        conn.callback_p0(reason(R::LWS_CALLBACK_CLOSED_HTTP), std::ptr::null_mut(), 0);
     }
     if finals.ws_closed {
         if conn.state().user.is_some() {
