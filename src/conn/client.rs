@@ -673,7 +673,8 @@ fn start_tls(conn: &Arc<Conn>) -> Flow {
     let ctx = match client_tls_context(&conn.ctx, &conn.vhost) {
         Ok(c) => Some(c),
         Err(e) => {
-            report_error(conn, Some(&format!("TLS client context: {e}")));
+            lwsl_err!("TLS client context: {e}");
+            report_error(conn, Some("lws_ssl_client_connect1 failed"));
             return Flow::Close(CloseWhy::ClientFailed);
         }
     };
@@ -693,7 +694,7 @@ fn start_tls(conn: &Arc<Conn>) -> Flow {
         ssl
     });
     let Some(ssl) = ssl else {
-        report_error(conn, Some("TLS setup failed"));
+        report_error(conn, Some("lws_ssl_client_connect1 failed"));
         return Flow::Close(CloseWhy::ClientFailed);
     };
     let wrapped = with_http(conn, |h| {
@@ -704,7 +705,8 @@ fn start_tls(conn: &Arc<Conn>) -> Flow {
     match wrapped {
         Some(Ok(())) => http::tls_handshake(conn),
         Some(Err(e)) => {
-            report_error(conn, Some(&format!("TLS setup failed: {e}")));
+            lwsl_err!("TLS setup failed: {e}");
+            report_error(conn, Some("lws_ssl_client_connect1 failed"));
             Flow::Close(CloseWhy::ClientFailed)
         }
         None => Flow::Close(CloseWhy::Error),
@@ -718,7 +720,9 @@ pub fn tls_done(conn: &Arc<Conn>) -> Flow {
 
 /// The client's TLS handshake failed (a bad certificate, say).
 pub fn tls_failed(conn: &Arc<Conn>, why: &str) -> Flow {
-    report_error(conn, Some(&format!("TLS handshake failed: {why}")));
+    lwsl_notice!("client TLS handshake failed: {why}");
+    // the original's texts, which applications may compare
+    report_error(conn, Some("lws_ssl_client_connect2 failed"));
     Flow::Close(CloseWhy::ClientFailed)
 }
 
