@@ -56,12 +56,11 @@ pub struct WsState {
 
 impl WsState {
     fn new(rx_size: usize, validate_utf8: bool, client: bool) -> WsState {
-        let mut rx_buf = Vec::with_capacity(LWS_PRE + rx_size + 1);
-        rx_buf.resize(LWS_PRE, 0);
         WsState {
             decoder: Decoder::new(!client, validate_utf8),
             rx_size,
-            rx_buf,
+            // allocated when data first arrives: idle connections stay small
+            rx_buf: Vec::new(),
             fin: false,
             binary: false,
             remaining: 0,
@@ -184,6 +183,10 @@ pub fn upgrade(conn: &Arc<Conn>) -> Flow {
         h.phase = Phase::Ws;
         h.in_transaction = false;
         h.ws = Some(Box::new(WsState::new(rx_size, validate, false)));
+        // the head's buffer is not needed any more: idle connections stay small
+        if h.rx.is_empty() {
+            h.rx = Vec::new();
+        }
     });
     conn.set_timeout(0, 0);
     // ESTABLISHED gets the connection's SSL (NULL without TLS)
@@ -224,6 +227,10 @@ fn take_payload(
     fin: bool,
     frame_remaining: u64,
 ) -> Next {
+    if ws.rx_buf.is_empty() {
+        ws.rx_buf.reserve_exact(LWS_PRE + ws.rx_size + 1);
+        ws.rx_buf.resize(LWS_PRE, 0);
+    }
     let room = ws.rx_size - (ws.rx_buf.len() - LWS_PRE);
     let take = range.len().min(room);
     let left = (range.len() - take) as u64;
@@ -242,8 +249,8 @@ fn take_payload(
     }
     ws.fin = fin;
     ws.remaining = frame_remaining + left;
-    let mut buf = std::mem::replace(&mut ws.rx_buf, Vec::with_capacity(LWS_PRE + ws.rx_size + 1));
-    ws.rx_buf.resize(LWS_PRE, 0);
+    // the buffer goes to the callback and comes back after it
+    let mut buf = std::mem::take(&mut ws.rx_buf);
     buf.push(0);
     Next::Receive(buf, collected)
 }
@@ -341,11 +348,10 @@ pub(crate) fn deliver(conn: &Arc<Conn>) -> Step {
             if r < 0 || (client && r != 0) {
                 return Step::Done(Flow::Close(CloseWhy::App));
             }
-            // reuse the delivered buffer's allocation for the next chunk
+            // the next chunk reuses the delivered buffer
             with_ws(conn, |ws| {
-                if ws.rx_buf.len() == LWS_PRE && buf.capacity() >= ws.rx_buf.capacity() {
-                    buf.clear();
-                    buf.resize(LWS_PRE, 0);
+                if ws.rx_buf.is_empty() {
+                    buf.truncate(LWS_PRE);
                     ws.rx_buf = buf;
                 }
             });
