@@ -268,6 +268,9 @@ main(int argc, char **argv)
 		else if (!strcmp(argv[n], "-k"))
 			info.ssl_private_key_filepath = argv[n + 1];
 	}
+	/* lws 2.0 serves TLS only with this option (test-server.c sets it too) */
+	if (info.ssl_cert_filepath)
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 

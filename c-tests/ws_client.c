@@ -24,6 +24,9 @@
  *             (GET_THREAD_ID excluded)
  *   -w SECS   give up after SECS (default 10)
  *   -b        binary messages in ws/multi mode
+ *   -s FLAGS  TLS: ci.ssl_connection = FLAGS (LCCSCF_USE_SSL 1,
+ *             ALLOW_SELFSIGNED 2, SKIP_SERVER_CERT_HOSTNAME_CHECK 4), with
+ *             LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT on the context
  *
  * Prints "established", "received N messages ok", "peer close <code>
  * <reason>", "pong <len>", "closed", "connection error: <text>", "status
@@ -49,6 +52,7 @@ static size_t body_len, body_sent;
 static int http_completed;
 static struct lws *client_wsi;
 static FILE *cblog;
+static int ssl_flags;
 
 /* per connection (ws, multi and recv modes) */
 struct pss {
@@ -422,6 +426,8 @@ main(int argc, char **argv)
 			wait = atof(argv[++a]);
 		else if (!strcmp(argv[a], "-b"))
 			binary = 1;
+		else if (!strcmp(argv[a], "-s") && a + 1 < argc)
+			ssl_flags = atoi(argv[++a]);
 		else {
 			fprintf(stderr, "unknown option %s\n", argv[a]);
 			return 2;
@@ -474,6 +480,8 @@ main(int argc, char **argv)
 	info.gid = -1;
 	info.uid = -1;
 	info.timeout_secs = timeout_secs;
+	if (ssl_flags)
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	context = lws_create_context(&info);
 	if (!context)
 		return 1;
@@ -487,6 +495,7 @@ main(int argc, char **argv)
 		ci.host = ci.address;
 		ci.origin = ci.address;
 		ci.ietf_version_or_minus_one = -1;
+		ci.ssl_connection = ssl_flags;
 		client_wsi = (struct lws *)&client_wsi; /* must be overwritten */
 		ci.pwsi = &client_wsi;
 		if (mode == MODE_HTTP) {

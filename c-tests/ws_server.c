@@ -6,14 +6,22 @@
  *
  *   ws_server [-p PORT] [-u] [-r RX_BUFFER_SIZE] [-i PING_INTERVAL]
  *             [-l CALLBACK_LOG] [-t TIMEOUT_SECS] [-q QUEUE_LIMIT]
+ *             [-c CERT -k KEY [-a CA] [-C] [-x CIPHERS] [-N]]
  *
  * -u sets LWS_SERVER_OPTION_VALIDATE_UTF8. Prints "port N" when listening.
+ * TLS: -c/-k serve wss with that certificate (PEM chain) and key, with
+ * LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT as lws 2.0 applications set it (-N
+ * leaves that option out); -a CA is info.ssl_ca_filepath, -C sets
+ * LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT, -x CIPHERS is
+ * info.ssl_cipher_list.
  * Protocols: "http-only" (404 for HTTP), "echo" (the echo), "second" (echo
  * too, for protocol selection tests). Text commands on "echo":
  *   "close:<code>:<reason>"  lws_close_reason then return -1
  *   "drop"                   return -1 without a close reason
  *   "ping:<payload>"         send a PING with that payload
  *   "stats"                  reply "queued=<max queued bytes seen>"
+ *   "tls"                    reply "is_ssl=<lws_is_ssl> ssl_at_established=<0|1>"
+ *                            (whether ESTABLISHED's `in`, the SSL *, was set)
  * The callback log gets one line per callback: "<reason> <wsi-number>".
  */
 #define _GNU_SOURCE
@@ -40,6 +48,7 @@ struct pss_echo {
 	size_t queued, max_queued;
 	int in_message; /* a fragmented message is being received */
 	int paused;
+	int ssl_at_established;
 };
 
 #define WSI_MAX 4096
@@ -139,6 +148,11 @@ callback_echo(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 					return -1;
 				return 0;
 			}
+			if (!strcmp(text, "tls")) {
+				n = snprintf(text, sizeof(text), "is_ssl=%d ssl_at_established=%d",
+					     lws_is_ssl(wsi), pss->ssl_at_established);
+				return queue(wsi, pss, text, (size_t)n, LWS_WRITE_TEXT);
+			}
 			if (!strcmp(text, "stats")) {
 				n = snprintf(text, sizeof(text), "queued=%zu", pss->max_queued);
 				return queue(wsi, pss, text, (size_t)n, LWS_WRITE_TEXT);
@@ -150,6 +164,10 @@ callback_echo(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 		if (pss->in_message)
 			mode |= LWS_WRITE_NO_FIN;
 		return queue(wsi, pss, in, len, mode);
+
+	case LWS_CALLBACK_ESTABLISHED:
+		pss->ssl_at_established = in != NULL;
+		return 0;
 
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		while (pss->head && !lws_send_pipe_choked(wsi)) {
@@ -215,7 +233,7 @@ main(int argc, char **argv)
 {
 	struct lws_context_creation_info info;
 	struct lws_context *context;
-	int n;
+	int n, require_client_cert = 0, no_global_init = 0;
 
 	memset(&info, 0, sizeof info);
 	info.port = 7681;
@@ -236,7 +254,23 @@ main(int argc, char **argv)
 			info.timeout_secs = (unsigned int)atoi(argv[++n]);
 		else if (!strcmp(argv[n], "-q") && n + 1 < argc)
 			queue_limit = (size_t)atol(argv[++n]);
+		else if (!strcmp(argv[n], "-c") && n + 1 < argc)
+			info.ssl_cert_filepath = argv[++n];
+		else if (!strcmp(argv[n], "-k") && n + 1 < argc)
+			info.ssl_private_key_filepath = argv[++n];
+		else if (!strcmp(argv[n], "-a") && n + 1 < argc)
+			info.ssl_ca_filepath = argv[++n];
+		else if (!strcmp(argv[n], "-x") && n + 1 < argc)
+			info.ssl_cipher_list = argv[++n];
+		else if (!strcmp(argv[n], "-C"))
+			require_client_cert = 1;
+		else if (!strcmp(argv[n], "-N"))
+			no_global_init = 1;
 	}
+	if (info.ssl_cert_filepath && !no_global_init)
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	if (require_client_cert)
+		info.options |= LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT;
 	info.protocols = protocols;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
