@@ -686,10 +686,17 @@ fn start_tls(conn: &Arc<Conn>) -> Flow {
     let host = host.split(':').next().unwrap_or_default().to_string();
     let ssl = ctx.as_ref().and_then(|c| Ssl::new(c).ok()).map(|mut ssl| {
         let _ = ssl.set_hostname(&host);
-        if flags & F::LCCSCF_ALLOW_SELFSIGNED as u32 != 0 {
-            ssl.set_verify(SslVerifyMode::NONE);
-        } else if flags & F::LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK as u32 == 0 {
+        if flags & F::LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK as u32 == 0 {
             let _ = ssl.param_mut().set_host(&host);
+        }
+        if flags & F::LCCSCF_ALLOW_SELFSIGNED as u32 != 0 {
+            // only the self-signed verdicts are forgiven: expiry, another
+            // host or an unknown issuer still fail
+            ssl.set_verify_callback(SslVerifyMode::PEER, |ok, store| {
+                let err = store.error().as_raw();
+                ok || err == openssl_sys::X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
+                    || err == openssl_sys::X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN
+            });
         }
         ssl
     });

@@ -127,7 +127,11 @@ impl Context {
         // exists only once the context is built.
         let owner: Arc<std::sync::OnceLock<std::sync::Weak<Vhost>>> = Arc::default();
         let tls_server = match vcfg.tls.cert {
-            Some(_) if vcfg.listen.port.is_some() => {
+            // TLS needs DO_SSL_GLOBAL_INIT on the vhost, as in lws (CONTRACT §8)
+            Some(_)
+                if vcfg.listen.port.is_some()
+                    && has_option(vcfg.options, O::LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT) =>
+            {
                 let ctx = Arc::downgrade(self);
                 let owner2 = owner.clone();
                 let check: crate::tls::ClientCertCheck = Box::new(move |store, ok| {

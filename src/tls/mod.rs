@@ -23,10 +23,10 @@ pub struct TlsConfig {
     pub ssl_options_clear: i64,
 }
 
-/// Ciphers when the application names none: modern AEAD suites only (no
-/// export, RC4, NULL, anonymous or CBC-SHA1 suites the original allowed).
-const DEFAULT_CIPHERS: &str =
-    "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!eNULL:!EXPORT:!RC4:!MD5";
+/// Ciphers when the application names none: OpenSSL's default, never with
+/// export, RC4, NULL, anonymous or MD5 suites (which OpenSSL builds the
+/// original met could still offer).
+const DEFAULT_CIPHERS: &str = "DEFAULT:!aNULL:!eNULL:!EXPORT:!RC4:!MD5";
 
 fn common(cfg: &TlsConfig, b: &mut SslContextBuilder) -> Result<(), String> {
     b.set_min_proto_version(Some(SslVersion::TLS1_2))
@@ -49,6 +49,8 @@ pub type ClientCertCheck = Box<dyn Fn(usize, bool) -> bool + Send + Sync>;
 pub fn server_context(cfg: &TlsConfig, check: ClientCertCheck) -> Result<SslContext, String> {
     let mut b = SslContext::builder(SslMethod::tls_server()).map_err(|e| e.to_string())?;
     common(cfg, &mut b)?;
+    // the server's cipher order decides, as lws set it
+    b.set_options(SslOptions::CIPHER_SERVER_PREFERENCE);
     if let Some(curve) = &cfg.ecdh_curve {
         b.set_groups_list(curve)
             .map_err(|e| format!("ecdh curve {curve}: {e}"))?;
