@@ -31,6 +31,7 @@ like a hang-up, with CLOSED_CLIENT_HTTP, where a timeout is a hard close).
 import asyncio
 import base64
 import re
+import threading
 import socket
 import struct
 import subprocess
@@ -118,7 +119,7 @@ def client(client_exe, pkg_env, tmp_path):
     before the mode, as in `client("-t", "2", "ws", host, ...)`."""
     counter = [0]
 
-    def run_client(*args, cblog=False, timeout=RUN_TIMEOUT):
+    def run_client(*args, cblog=False, timeout=RUN_TIMEOUT, env=None):
         counter[0] += 1
         cmd = [str(client_exe)]
         cblog_path = tmp_path / f"client{counter[0]}.log"
@@ -127,8 +128,8 @@ def client(client_exe, pkg_env, tmp_path):
         cmd += [str(a) for a in args]
         t0 = time.monotonic()
         # subprocess.run kills (only) this child if the bound is exceeded
-        proc = subprocess.run(cmd, capture_output=True, timeout=timeout, env=pkg_env,
-                              stdin=subprocess.DEVNULL)
+        proc = subprocess.run(cmd, capture_output=True, timeout=timeout,
+                              env={**pkg_env, **(env or {})}, stdin=subprocess.DEVNULL)
         return Run(cmd, proc, time.monotonic() - t0, cblog_path)
 
     return run_client
@@ -932,3 +933,99 @@ def test_callback_order_reply_timeout_exact(client):
     assert_clean_exit(r, 1)
     seq = r.sequence()
     assert re.fullmatch(r"27 ADD 29 24 DEL 1 30 28", seq), seq
+
+
+# ============================================================ HTTP proxy
+
+
+class ConnectProxy:
+    """A tiny HTTP proxy for CONNECT: records each request head, answers
+    `status` and, for 200, pipes bytes both ways."""
+
+    def __init__(self, status=200):
+        self.status = status
+        self.heads = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stopping = False
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while not self.stopping:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a, b):
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            try:
+                b.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+
+    def _serve(self, c):
+        c.settimeout(10)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            data = c.recv(1)
+            if not data:
+                return
+            head += data
+        self.heads.append(head.decode())
+        if self.status != 200:
+            c.sendall(b"HTTP/1.0 %d Nope\r\n\r\n" % self.status)
+            c.close()
+            return
+        target = head.split(b"\r\n")[0].split()[1].decode()
+        host, port = target.rsplit(":", 1)
+        upstream = socket.create_connection((host, int(port)), timeout=10)
+        c.sendall(b"HTTP/1.0 200 Connection established\r\n\r\n")
+        threading.Thread(target=self._pipe, args=(upstream, c), daemon=True).start()
+        self._pipe(c, upstream)
+
+    def stop(self):
+        self.stopping = True
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+def test_ws_through_connect_proxy(client, ws_server):
+    """http_proxy (read at vhost creation, CONTRACT 7): the client opens a
+    CONNECT tunnel with User-agent and basic proxy authorisation, then the
+    WebSocket runs through it."""
+    proxy = ConnectProxy()
+    try:
+        r = client("ws", "127.0.0.1", ws_server.port, "/", "echo", 20, 1000,
+                   env={"http_proxy": f"user:secret@127.0.0.1:{proxy.port}"})
+        assert_clean_exit(r)
+        assert "received 20 messages ok" in r.out, r
+        assert len(proxy.heads) == 1
+        lines = proxy.heads[0].split("\r\n")
+        assert lines[0] == f"CONNECT 127.0.0.1:{ws_server.port} HTTP/1.0"
+        assert "User-agent: libwebsockets" in lines
+        auth = base64.b64encode(b"user:secret").decode()
+        assert f"Proxy-authorization: basic {auth}" in lines
+    finally:
+        proxy.stop()
+
+
+def test_proxy_refusal_is_one_connection_error(client, ws_server):
+    proxy = ConnectProxy(status=403)
+    try:
+        r = client("ws", "127.0.0.1", ws_server.port, "/", "echo", 1, 10,
+                   env={"http_proxy": f"127.0.0.1:{proxy.port}"})
+        assert_one_error(r, "proxy connection failed")
+    finally:
+        proxy.stop()
