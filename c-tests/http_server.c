@@ -5,6 +5,7 @@
  *
  *   http_server [-p PORT] [-d DOCROOT] [-l CALLBACK_LOG] [-t TIMEOUT_SECS]
  *               [-c CERT -k KEY]   (serve HTTPS with that certificate and key)
+ *               [-R 1]             (also take plain HTTP there, redirected to https://)
  *
  * Prints "port N" once listening (PORT 0 picks a free port). Routes:
  *   /                  DOCROOT/index.html (lws_serve_http_file)
@@ -267,6 +268,10 @@ main(int argc, char **argv)
 			info.ssl_cert_filepath = argv[n + 1];
 		else if (!strcmp(argv[n], "-k"))
 			info.ssl_private_key_filepath = argv[n + 1];
+		else if (!strcmp(argv[n], "-R") && atoi(argv[n + 1]))
+			/* plain HTTP on the TLS port, redirected to https:// */
+			info.options |= LWS_SERVER_OPTION_ALLOW_NON_SSL_ON_SSL_PORT |
+					LWS_SERVER_OPTION_REDIRECT_HTTP_TO_HTTPS;
 	}
 	/* lws 2.0 serves TLS only with this option (test-server.c sets it too) */
 	if (info.ssl_cert_filepath)

@@ -958,3 +958,19 @@ def test_self_signed_server_cert_fails_cleanly(start_ws_server, pki):  # noqa: F
     assert e.value.verify_code == 18, e.value  # X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
     srv.assert_alive()
     assert_wss_ok(srv.port, client_ctx(pki, verify=False))
+
+
+
+def test_plain_http_redirected_to_https_on_the_same_port(start_server, pki):
+    """ALLOW_NON_SSL_ON_SSL_PORT + REDIRECT_HTTP_TO_HTTPS (CONTRACT 8): the
+    first byte tells plain HTTP from TLS; plain requests get 301 to
+    https://<Host>/, TLS ones are served."""
+    srv = start_server(*server_args(pki), "-t", "5", "-R", "1")
+    r = curl("-i", f"http://127.0.0.1:{srv.port}/hello")
+    assert r.returncode == 0, r.stderr
+    head = r.stdout.split(b"\r\n\r\n")[0].split(b"\r\n")
+    assert head[0] == b"HTTP/1.1 301 Redirect", head
+    assert f"location: https://127.0.0.1:{srv.port}/".encode() in head, head
+    r = curl("--cacert", pki.ca, f"https://127.0.0.1:{srv.port}/hello")
+    assert r.returncode == 0 and r.stdout == b"hello world", r.stderr
+    srv.assert_alive()
