@@ -974,3 +974,19 @@ def test_plain_http_redirected_to_https_on_the_same_port(start_server, pki):
     r = curl("--cacert", pki.ca, f"https://127.0.0.1:{srv.port}/hello")
     assert r.returncode == 0 and r.stdout == b"hello world", r.stderr
     srv.assert_alive()
+
+
+@pytest.mark.parametrize("mode", ["load", "refuse"])
+def test_openssl_hooks_get_the_ssl_ctx(build_c, pkg_env, pki, mode):
+    """OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS and, without a key path,
+    OPENSSL_CONTEXT_REQUIRES_PRIVATE_KEY get the vhost's SSL_CTX as `user`;
+    the application loads the key there, or refuses and creation fails."""
+    exe = build_c("tls_hooks.c", flags=("-std=gnu99", "-Wall", "-Wextra", "-Werror",
+                                            "-Wl,--no-as-needed", "-lssl", "-lcrypto"))
+    r = run([str(exe), str(pki.server), str(pki.server_key), mode], env=pkg_env)
+    lines = r.stdout.split()
+    assert "requires_key_ctx=1" in lines
+    if mode == "load":
+        assert lines[-1] == "created" and "extra_verify_ctx=1" in lines
+    else:
+        assert lines[-1] == "refused"

@@ -754,8 +754,9 @@ pub fn client_tls_context(
     fake.callback_protocol(
         0,
         reason(R::LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS),
-        std::ptr::null_mut(),
+        // the SSL_CTX goes as `user`, as lws passed it
         made.as_ptr().cast(),
+        std::ptr::null_mut(),
         0,
     );
     Ok(made)

@@ -199,6 +199,21 @@ impl Context {
             ctx: Arc::downgrade(self),
         });
         vhost.bound_port.set(bound);
+        if let (Some(tls), None) = (&vhost.tls_server, &vhost.tls_config.key) {
+            use foreign_types::ForeignType;
+            let fake = Conn::fake(self, &vhost, 0);
+            let refused = fake.callback_protocol(
+                0,
+                reason(R::LWS_CALLBACK_OPENSSL_CONTEXT_REQUIRES_PRIVATE_KEY),
+                // the SSL_CTX goes as `user`, as lws passed it
+                tls.as_ptr().cast(),
+                std::ptr::null_mut(),
+                0,
+            ) != 0;
+            if refused || !crate::tls::key_ready(tls) {
+                return Err(io::Error::other("TLS vhost without a usable private key"));
+            }
+        }
         for (tsi, listener) in listeners.into_iter().enumerate() {
             let fd = listener.fd();
             let conn = Conn::new(
@@ -221,8 +236,9 @@ impl Context {
             fake.callback_protocol(
                 0,
                 reason(R::LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS),
-                std::ptr::null_mut(),
+                // the SSL_CTX goes as `user`, as lws passed it
                 tls.as_ptr().cast(),
+                std::ptr::null_mut(),
                 0,
             );
         }

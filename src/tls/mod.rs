@@ -58,17 +58,20 @@ pub fn server_context(cfg: &TlsConfig, check: ClientCertCheck) -> Result<SslCont
     let cert = cfg.cert.as_deref().ok_or("no certificate")?;
     b.set_certificate_chain_file(cert)
         .map_err(|e| format!("certificate {cert}: {e}"))?;
-    let key = cfg.key.as_deref().unwrap_or(cert);
-    let pem = std::fs::read(key).map_err(|e| format!("private key {key}: {e}"))?;
-    let pkey = match &cfg.key_password {
-        Some(pass) => PKey::private_key_from_pem_passphrase(&pem, pass.as_bytes()),
-        None => PKey::private_key_from_pem(&pem),
-    }
-    .map_err(|e| format!("private key {key}: {e}"))?;
-    b.set_private_key(&pkey)
+    // Without a key path the application provides the key at
+    // OPENSSL_CONTEXT_REQUIRES_PRIVATE_KEY (see key_ready).
+    if let Some(key) = cfg.key.as_deref() {
+        let pem = std::fs::read(key).map_err(|e| format!("private key {key}: {e}"))?;
+        let pkey = match &cfg.key_password {
+            Some(pass) => PKey::private_key_from_pem_passphrase(&pem, pass.as_bytes()),
+            None => PKey::private_key_from_pem(&pem),
+        }
         .map_err(|e| format!("private key {key}: {e}"))?;
-    b.check_private_key()
-        .map_err(|e| format!("private key does not match the certificate: {e}"))?;
+        b.set_private_key(&pkey)
+            .map_err(|e| format!("private key {key}: {e}"))?;
+        b.check_private_key()
+            .map_err(|e| format!("private key does not match the certificate: {e}"))?;
+    }
     if let Some(ca) = &cfg.ca {
         b.set_ca_file(ca)
             .map_err(|e| format!("CA file {ca}: {e}"))?;
@@ -110,4 +113,12 @@ pub fn client_context(cfg: &TlsConfig) -> Result<SslContext, String> {
     }
     b.set_verify(SslVerifyMode::PEER);
     Ok(b.build())
+}
+
+/// Whether the context has a private key matching its certificate (after
+/// the application had the chance to load one).
+pub fn key_ready(ctx: &SslContext) -> bool {
+    use foreign_types::ForeignType;
+    // SAFETY: a live SSL_CTX; the call only inspects it.
+    unsafe { openssl_sys::SSL_CTX_check_private_key(ctx.as_ptr()) == 1 }
 }
