@@ -6,6 +6,10 @@
  *   http_server [-p PORT] [-d DOCROOT] [-l CALLBACK_LOG] [-t TIMEOUT_SECS]
  *               [-c CERT -k KEY]   (serve HTTPS with that certificate and key)
  *               [-R 1]             (also take plain HTTP there, redirected to https://)
+ *               [-P PASSWORD]      (info.ssl_private_key_password: the key's password)
+ *               [-E CURVE]         (info.ecdh_curve)
+ *               [-S 1]             (LWS_SERVER_OPTION_STS)
+ *               [-O 1]             (info.ssl_options_set = SSL_OP_NO_TLSv1_3)
  *
  * Prints "port N" once listening (PORT 0 picks a free port). Routes:
  *   /                  DOCROOT/index.html (lws_serve_http_file)
@@ -21,6 +25,7 @@
 #define _GNU_SOURCE
 #include <libwebsockets.h>
 
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -272,6 +277,14 @@ main(int argc, char **argv)
 			/* plain HTTP on the TLS port, redirected to https:// */
 			info.options |= LWS_SERVER_OPTION_ALLOW_NON_SSL_ON_SSL_PORT |
 					LWS_SERVER_OPTION_REDIRECT_HTTP_TO_HTTPS;
+		else if (!strcmp(argv[n], "-P"))
+			info.ssl_private_key_password = argv[n + 1];
+		else if (!strcmp(argv[n], "-E"))
+			info.ecdh_curve = argv[n + 1];
+		else if (!strcmp(argv[n], "-S") && atoi(argv[n + 1]))
+			info.options |= LWS_SERVER_OPTION_STS;
+		else if (!strcmp(argv[n], "-O") && atoi(argv[n + 1]))
+			info.ssl_options_set = (long)SSL_OP_NO_TLSv1_3;
 	}
 	/* lws 2.0 serves TLS only with this option (test-server.c sets it too) */
 	if (info.ssl_cert_filepath)

@@ -27,6 +27,14 @@
  *   -s FLAGS  TLS: ci.ssl_connection = FLAGS (LCCSCF_USE_SSL 1,
  *             ALLOW_SELFSIGNED 2, SKIP_SERVER_CERT_HOSTNAME_CHECK 4), with
  *             LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT on the context
+ *   -D        LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS on the context
+ * Built with -DWS_CLIENT_OPENSSL (and linked with -lssl -lcrypto):
+ *   -A CAFILE loads CAFILE into the client SSL_CTX lws passes as `user` at
+ *             LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS
+ *   -X CAFILE info.provided_client_ssl_ctx = an SSL_CTX of its own
+ *             (SSL_CTX_new(TLS_client_method()), CAFILE as verify
+ *             locations, the verify mode left as OpenSSL's default), freed
+ *             after lws_context_destroy
  *
  * Prints "established", "received N messages ok", "peer close <code>
  * <reason>", "pong <len>", "closed", "connection error: <text>", "status
@@ -41,6 +49,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#ifdef WS_CLIENT_OPENSSL
+#include <openssl/ssl.h>
+#endif
 
 enum { MODE_WS, MODE_MULTI, MODE_RECV, MODE_HTTP };
 
@@ -53,6 +64,8 @@ static int http_completed;
 static struct lws *client_wsi;
 static FILE *cblog;
 static int ssl_flags;
+static const char *extra_ca;    /* -A */
+static const char *provided_ca; /* -X */
 
 /* per connection (ws, multi and recv modes) */
 struct pss {
@@ -217,6 +230,14 @@ callback_client(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 
 	log_cb(wsi, reason);
 	switch (reason) {
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS:
+#ifdef WS_CLIENT_OPENSSL
+		if (extra_ca && SSL_CTX_load_verify_locations((SSL_CTX *)user, extra_ca, NULL) != 1) {
+			printf("cannot load %s\n", extra_ca);
+			failed = 1;
+		}
+#endif
+		break;
 	case LWS_CALLBACK_WSI_CREATE:
 		live++;
 		break;
@@ -415,7 +436,10 @@ main(int argc, char **argv)
 	struct lws_context *context;
 	double start = now(), wait = 10, grace_end = 0;
 	unsigned int timeout_secs = 0;
-	int a = 1, i, ok, timed_out;
+	int a = 1, i, ok, timed_out, disable_os_ca = 0;
+#ifdef WS_CLIENT_OPENSSL
+	SSL_CTX *own_ctx = NULL;
+#endif
 
 	for (; a < argc && argv[a][0] == '-'; a++) {
 		if (!strcmp(argv[a], "-t") && a + 1 < argc)
@@ -428,11 +452,23 @@ main(int argc, char **argv)
 			binary = 1;
 		else if (!strcmp(argv[a], "-s") && a + 1 < argc)
 			ssl_flags = atoi(argv[++a]);
+		else if (!strcmp(argv[a], "-D"))
+			disable_os_ca = 1;
+		else if (!strcmp(argv[a], "-A") && a + 1 < argc)
+			extra_ca = argv[++a];
+		else if (!strcmp(argv[a], "-X") && a + 1 < argc)
+			provided_ca = argv[++a];
 		else {
 			fprintf(stderr, "unknown option %s\n", argv[a]);
 			return 2;
 		}
 	}
+#ifndef WS_CLIENT_OPENSSL
+	if (extra_ca || provided_ca) {
+		fprintf(stderr, "-A and -X need a build with -DWS_CLIENT_OPENSSL\n");
+		return 2;
+	}
+#endif
 	argc -= a - 1;
 	argv += a - 1;
 	if (argc < 5) {
@@ -482,6 +518,18 @@ main(int argc, char **argv)
 	info.timeout_secs = timeout_secs;
 	if (ssl_flags)
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	if (disable_os_ca)
+		info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+#ifdef WS_CLIENT_OPENSSL
+	if (provided_ca) {
+		own_ctx = SSL_CTX_new(TLS_client_method());
+		if (!own_ctx || SSL_CTX_load_verify_locations(own_ctx, provided_ca, NULL) != 1) {
+			fprintf(stderr, "cannot make an SSL_CTX with %s\n", provided_ca);
+			return 2;
+		}
+		info.provided_client_ssl_ctx = own_ctx;
+	}
+#endif
 	context = lws_create_context(&info);
 	if (!context)
 		return 1;
@@ -542,6 +590,11 @@ main(int argc, char **argv)
 		printf("timed out\n");
 	fflush(stdout);
 	lws_context_destroy(context);
+#ifdef WS_CLIENT_OPENSSL
+	/* lws does not free an SSL_CTX the application provided */
+	if (own_ctx)
+		SSL_CTX_free(own_ctx);
+#endif
 	if (cblog)
 		fclose(cblog);
 	free(body);

@@ -6,14 +6,15 @@
  *
  *   ws_server [-p PORT] [-u] [-r RX_BUFFER_SIZE] [-i PING_INTERVAL]
  *             [-l CALLBACK_LOG] [-t TIMEOUT_SECS] [-q QUEUE_LIMIT]
- *             [-c CERT -k KEY [-a CA] [-C] [-x CIPHERS] [-N]]
+ *             [-c CERT -k KEY [-a CA] [-C] [-V] [-x CIPHERS] [-N]]
  *
  * -u sets LWS_SERVER_OPTION_VALIDATE_UTF8. Prints "port N" when listening.
  * TLS: -c/-k serve wss with that certificate (PEM chain) and key, with
  * LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT as lws 2.0 applications set it (-N
  * leaves that option out); -a CA is info.ssl_ca_filepath, -C sets
  * LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT, -x CIPHERS is
- * info.ssl_cipher_list.
+ * info.ssl_cipher_list, -V makes protocols[0] refuse every step of a client
+ * certificate's verification (1 from OPENSSL_PERFORM_CLIENT_CERT_VERIFICATION).
  * Protocols: "http-only" (404 for HTTP), "echo" (the echo), "second" (echo
  * too, for protocol selection tests). Text commands on "echo":
  *   "close:<code>:<reason>"  lws_close_reason then return -1
@@ -35,6 +36,7 @@
 static volatile int interrupted;
 static FILE *cblog;
 static size_t queue_limit = 4 * 1024 * 1024;
+static int refuse_client_certs;
 
 struct chunk {
 	struct chunk *next;
@@ -207,6 +209,8 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 	(void)in;
 	(void)len;
 	log_cb(wsi, reason);
+	if (reason == LWS_CALLBACK_OPENSSL_PERFORM_CLIENT_CERT_VERIFICATION)
+		return refuse_client_certs;
 	if (reason == LWS_CALLBACK_HTTP) {
 		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
 		return -1;
@@ -264,6 +268,8 @@ main(int argc, char **argv)
 			info.ssl_cipher_list = argv[++n];
 		else if (!strcmp(argv[n], "-C"))
 			require_client_cert = 1;
+		else if (!strcmp(argv[n], "-V"))
+			refuse_client_certs = 1;
 		else if (!strcmp(argv[n], "-N"))
 			no_global_init = 1;
 	}
