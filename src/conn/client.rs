@@ -689,15 +689,17 @@ fn start_tls(conn: &Arc<Conn>) -> Flow {
         if flags & F::LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK as u32 == 0 {
             let _ = ssl.param_mut().set_host(&host);
         }
-        if flags & F::LCCSCF_ALLOW_SELFSIGNED as u32 != 0 {
-            // only the self-signed verdicts are forgiven: expiry, another
-            // host or an unknown issuer still fail
-            ssl.set_verify_callback(SslVerifyMode::PEER, |ok, store| {
-                let err = store.error().as_raw();
-                ok || err == openssl_sys::X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
-                    || err == openssl_sys::X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN
-            });
-        }
+        // The server's certificate is always verified, whatever the context
+        // (an application's provided_client_ssl_ctx may not ask for it);
+        // ALLOW_SELFSIGNED forgives only the self-signed verdicts: expiry,
+        // another host or an unknown issuer still fail.
+        let allow_self_signed = flags & F::LCCSCF_ALLOW_SELFSIGNED as u32 != 0;
+        ssl.set_verify_callback(SslVerifyMode::PEER, move |ok, store| {
+            let err = store.error().as_raw();
+            ok || (allow_self_signed
+                && (err == openssl_sys::X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
+                    || err == openssl_sys::X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN))
+        });
         ssl
     });
     let Some(ssl) = ssl else {
