@@ -5,6 +5,7 @@
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #   make test             the whole test suite (what .ci/run runs)
 #   make demo             build and run the demo program
+#   make bench            compare with Debian's C libwebsockets (bench/run, slow)
 
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
@@ -22,7 +23,7 @@ SHARED := $(OUT)/$(SONAME)
 SYSLIBS := -lssl -lcrypto -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 PC_LIBS_PRIVATE := $(SYSLIBS)
 
-.PHONY: all cargo install test demo clean
+.PHONY: all cargo install test demo bench clean
 
 all: $(SHARED) $(OUT)/libwebsockets.so
 
@@ -61,6 +62,10 @@ test:
 
 demo:
 	scripts/demo.sh
+
+# Not part of test: minutes long. BENCH_ARGS=--smoke for the quick check.
+bench:
+	bench/run $(BENCH_ARGS)
 
 clean:
 	$(CARGO) clean

@@ -1,0 +1,254 @@
+/*
+ * The benchmark's server: one program, built twice by bench/run, against our
+ * libwebsockets.so.8 and against Debian's libwebsockets 4.1 (libwebsockets.so.17).
+ * It therefore uses only API that both have, in the plain lws 2.0 style:
+ * lws_create_context with a port, lws_service, lws_write with LWS_PRE,
+ * lws_callback_on_writable, per-session data, lws_serve_http_file.
+ *
+ *   echo-server [-p PORT] [-d DOCROOT] [-r RX_BUFFER_SIZE]
+ *
+ * Protocols:
+ *   0 "http"  serves DOCROOT (GET / is DOCROOT/index.html) with
+ *             lws_serve_http_file, keep-alive as the library does it
+ *   1 "echo"  every received message (text or binary, up to 16 MiB, in as
+ *             many fragments and RECEIVE chunks as it arrives) is written
+ *             back whole as one frame of the same type
+ *
+ * Once listening it prints "ready port=N version=<lws_get_library_version()>"
+ * on stdout, so the caller can check which library it really runs on.
+ * SIGINT / SIGTERM end it (lws_context_destroy).
+ */
+#include <libwebsockets.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_MESSAGE (16u * 1024u * 1024u)
+
+static volatile int interrupted;
+static const char *docroot = ".";
+
+/* ---------------------------------------------------------------- http */
+
+static const char *
+mimetype(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+
+	if (!dot)
+		return "application/octet-stream";
+	if (!strcmp(dot, ".html"))
+		return "text/html";
+	if (!strcmp(dot, ".txt"))
+		return "text/plain";
+	if (!strcmp(dot, ".js"))
+		return "application/javascript";
+	if (!strcmp(dot, ".css"))
+		return "text/css";
+	return "application/octet-stream";
+}
+
+static int
+callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+	      void *in, size_t len)
+{
+	const char *uri = (const char *)in;
+	char path[1024];
+	int n;
+
+	(void)user;
+	(void)len;
+
+#if LWS_LIBRARY_VERSION_MAJOR >= 3
+	/*
+	 * lws 2.0 completes the transaction itself once a file served from
+	 * POLLOUT is out (and lws_serve_http_file returns 1 when it went out in
+	 * the call); later versions leave that to FILE_COMPLETION.
+	 */
+	if (reason == LWS_CALLBACK_HTTP_FILE_COMPLETION)
+		return lws_http_transaction_completed(wsi) ? -1 : 0;
+#endif
+	if (reason != LWS_CALLBACK_HTTP)
+		return 0;
+
+	if (!uri || uri[0] != '/' || strstr(uri, "..")) {
+		lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
+		return -1;
+	}
+	if (!strcmp(uri, "/"))
+		uri = "/index.html";
+	snprintf(path, sizeof(path), "%s%s", docroot, uri);
+	n = lws_serve_http_file(wsi, path, mimetype(path), NULL, 0);
+	if (n < 0)
+		return -1; /* not found: the library has answered / closes */
+	if (n > 0 && lws_http_transaction_completed(wsi))
+		return -1;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- echo */
+
+struct pss_echo {
+	unsigned char *buf; /* LWS_PRE bytes of headroom, then the message */
+	size_t cap;	    /* payload capacity after the headroom */
+	size_t len;	    /* payload bytes of the message so far */
+	int binary;
+	int pending;	    /* a whole message waits for SERVER_WRITEABLE */
+};
+
+static int
+append(struct pss_echo *pss, const void *in, size_t len)
+{
+	if (pss->len + len > MAX_MESSAGE) {
+		fprintf(stderr, "echo-server: message over %u bytes\n", MAX_MESSAGE);
+		return -1;
+	}
+	if (pss->len + len > pss->cap) {
+		size_t cap = pss->cap ? pss->cap : 256;
+		unsigned char *nb;
+
+		while (cap < pss->len + len)
+			cap *= 2;
+		nb = realloc(pss->buf, LWS_PRE + cap);
+		if (!nb)
+			return -1;
+		pss->buf = nb;
+		pss->cap = cap;
+	}
+	if (len)
+		memcpy(pss->buf + LWS_PRE + pss->len, in, len);
+	pss->len += len;
+	return 0;
+}
+
+static int
+callback_echo(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+	      void *in, size_t len)
+{
+	struct pss_echo *pss = (struct pss_echo *)user;
+	int n;
+
+	switch (reason) {
+	case LWS_CALLBACK_ESTABLISHED:
+		memset(pss, 0, sizeof(*pss));
+		return 0;
+
+	case LWS_CALLBACK_RECEIVE:
+		if (pss->pending) {
+			/* the load generator keeps one message in flight */
+			fprintf(stderr, "echo-server: message before the echo was sent\n");
+			return -1;
+		}
+		if (!pss->len)
+			pss->binary = lws_frame_is_binary(wsi);
+		if (append(pss, in, len))
+			return -1;
+		if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
+			pss->pending = 1;
+			lws_callback_on_writable(wsi);
+		}
+		return 0;
+
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		if (!pss->pending)
+			return 0;
+		if (lws_send_pipe_choked(wsi)) {
+			lws_callback_on_writable(wsi);
+			return 0;
+		}
+		/*
+		 * One frame, however long: what the socket does not take now the
+		 * library keeps (lws_partial_buffered) and sends before it calls
+		 * SERVER_WRITEABLE again; it returns the whole length then.
+		 */
+		n = lws_write(wsi, pss->buf + LWS_PRE, pss->len,
+			      pss->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+		if (n < (int)pss->len) {
+			fprintf(stderr, "echo-server: lws_write %d of %zu\n", n, pss->len);
+			return -1;
+		}
+		pss->len = 0;
+		pss->pending = 0;
+		/* a big message's buffer is not kept for the connection's life */
+		if (pss->cap > 64 * 1024) {
+			free(pss->buf);
+			pss->buf = NULL;
+			pss->cap = 0;
+		}
+		return 0;
+
+	case LWS_CALLBACK_CLOSED:
+		if (!pss)
+			return 0;
+		free(pss->buf);
+		pss->buf = NULL;
+		pss->cap = pss->len = 0;
+		return 0;
+
+	default:
+		return 0;
+	}
+}
+
+static struct lws_protocols protocols[] = {
+	{ .name = "http", .callback = callback_http },
+	{ .name = "echo", .callback = callback_echo,
+	  .per_session_data_size = sizeof(struct pss_echo) },
+	{ .name = NULL } /* terminator */
+};
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct lws_context_creation_info info;
+	struct lws_context *context;
+	int n;
+
+	memset(&info, 0, sizeof info);
+	info.port = 7681;
+	for (n = 1; n < argc; n++) {
+		if (!strcmp(argv[n], "-p") && n + 1 < argc)
+			info.port = atoi(argv[++n]);
+		else if (!strcmp(argv[n], "-d") && n + 1 < argc)
+			docroot = argv[++n];
+		else if (!strcmp(argv[n], "-r") && n + 1 < argc)
+			protocols[1].rx_buffer_size = (size_t)atoi(argv[++n]);
+		else {
+			fprintf(stderr, "usage: %s [-p PORT] [-d DOCROOT] [-r RX_BUFFER_SIZE]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	lws_set_log_level(LLL_ERR, NULL);
+
+	info.protocols = protocols;
+	info.gid = -1;
+	info.uid = -1;
+	context = lws_create_context(&info);
+	if (!context) {
+		fprintf(stderr, "echo-server: lws_create_context failed\n");
+		return 1;
+	}
+	printf("ready port=%d version=%s\n", info.port, lws_get_library_version());
+	fflush(stdout);
+
+	while (!interrupted)
+		if (lws_service(context, 1000) < 0)
+			break;
+
+	lws_context_destroy(context);
+	return 0;
+}

@@ -1,0 +1,907 @@
+//! lws-loadgen: the benchmark's WebSocket load generator. It does not use the
+//! library under test: raw non-blocking sockets, one epoll set (edge
+//! triggered), the opening handshake and the framing written here.
+//!
+//!   lws-loadgen echo --port P --conns N --size S --seconds T
+//!                    [--warmup W] [--server-pid PID]
+//!       N connections, each in a closed loop with exactly one message in
+//!       flight: a masked binary frame of S bytes, then wait for the whole
+//!       echo, check it byte for byte, send the next. Prints one JSON line
+//!       (round trips/s, p50/p99 latency in µs, errors; with --server-pid
+//!       also the server's CPU seconds in the measured window from /proc).
+//!       A mismatched echo ends the run at once with exit status 2; any
+//!       other failure (refused connection, bad handshake, the server
+//!       closing, no echo within 10 s) with exit status 1.
+//!   lws-loadgen idle --port P --conns N
+//!       opens N WebSocket connections, prints "ready N" and holds them
+//!       (answering pings) until killed.
+//!   lws-loadgen connrate --port P --seconds T [--conns C]
+//!       C parallel loops of connect + upgrade + close handshake; prints
+//!       connections/s as JSON. Failures are counted (exit status 1).
+//!
+//! Only loopback: the target is always 127.0.0.1.
+
+mod frame;
+mod handshake;
+
+use std::io::Write;
+use std::process::exit;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use frame::{OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT};
+
+/// Connections opened (connect + handshake) at the same time at most.
+const OPENING_AT_ONCE: usize = 100;
+/// A handshake or an echo taking longer than this is a failure.
+const STALL: Duration = Duration::from_secs(10);
+
+// ------------------------------------------------------------------ options
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Echo,
+    Idle,
+    ConnRate,
+}
+
+struct Options {
+    mode: Mode,
+    port: u16,
+    conns: usize,
+    size: usize,
+    seconds: f64,
+    warmup: f64,
+    server_pid: Option<i32>,
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: lws-loadgen echo --port P --conns N --size S --seconds T [--warmup W] [--server-pid PID]\n\
+         \x20      lws-loadgen idle --port P --conns N\n\
+         \x20      lws-loadgen connrate --port P --seconds T [--conns C] [--server-pid PID]"
+    );
+    exit(64)
+}
+
+fn parse_options() -> Options {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mode = match args.first().map(String::as_str) {
+        Some("echo") => Mode::Echo,
+        Some("idle") => Mode::Idle,
+        Some("connrate") => Mode::ConnRate,
+        _ => usage(),
+    };
+    let mut o = Options {
+        mode,
+        port: 0,
+        conns: if mode == Mode::ConnRate { 8 } else { 1 },
+        size: 20,
+        seconds: 5.0,
+        warmup: 0.5,
+        server_pid: None,
+    };
+    let mut it = args[1..].iter();
+    while let Some(flag) = it.next() {
+        let value = it.next().unwrap_or_else(|| usage());
+        let bad = || -> ! {
+            eprintln!("lws-loadgen: bad value {value:?} for {flag}");
+            exit(64)
+        };
+        match flag.as_str() {
+            "--port" => o.port = value.parse().unwrap_or_else(|_| bad()),
+            "--conns" => o.conns = value.parse().unwrap_or_else(|_| bad()),
+            "--size" => o.size = value.parse().unwrap_or_else(|_| bad()),
+            "--seconds" => o.seconds = value.parse().unwrap_or_else(|_| bad()),
+            "--warmup" => o.warmup = value.parse().unwrap_or_else(|_| bad()),
+            "--server-pid" => o.server_pid = Some(value.parse().unwrap_or_else(|_| bad())),
+            _ => usage(),
+        }
+    }
+    if o.port == 0 || o.conns == 0 || o.seconds <= 0.0 || o.warmup < 0.0 {
+        usage();
+    }
+    o
+}
+
+// ------------------------------------------------------------------ helpers
+
+struct Rng(u64);
+
+impl Rng {
+    fn new() -> Rng {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1);
+        Rng(t ^ (u64::from(std::process::id()) << 32) | 1)
+    }
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545F4914F6CDD1D)
+    }
+    fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let v = self.next().to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    }
+    fn key(&mut self) -> [u8; 4] {
+        let v = self.next().to_le_bytes();
+        [v[0], v[1], v[2], v[3]]
+    }
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+fn strerror(e: i32) -> String {
+    std::io::Error::from_raw_os_error(e).to_string()
+}
+
+/// utime + stime of a process, in seconds (/proc/PID/stat fields 14 and 15).
+fn process_cpu(pid: i32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // after the command: field 3 (state) is f[0], so field 14 is f[11]
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some(ticks as f64 / hz)
+}
+
+/// CPU seconds all CPUs spent busy (/proc/stat's "cpu" line: user, nice,
+/// system, irq and softirq; a process's utime + stime include the softirq
+/// work done in its context), to tell how much other processes ran during
+/// a measurement.
+fn machine_cpu() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let f: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let busy = [0, 1, 2, 5, 6]
+        .iter()
+        .filter_map(|&i| f.get(i))
+        .sum::<u64>();
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some(busy as f64 / hz)
+}
+
+/// CPU seconds that neither the server nor we used over a window.
+fn foreign(m0: Option<f64>, m1: Option<f64>, server: f64, own: f64) -> String {
+    match (m0, m1) {
+        (Some(a), Some(b)) => format!("{:.3}", (b - a - server - own).max(0.0)),
+        _ => "null".into(),
+    }
+}
+
+fn own_cpu() -> f64 {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+// ------------------------------------------------------------------ connection
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    Connecting,
+    Handshake,
+    Open,
+    /// our close frame is sent; waiting for the server's
+    Closing,
+}
+
+struct Conn {
+    fd: i32,
+    gen: u32,
+    phase: Phase,
+    since: Instant,
+    out: Vec<u8>,
+    out_pos: usize,
+    inp: Vec<u8>,
+    accept: String,
+    /// a fragmented message being put together (opcode, payload)
+    frag: Option<(u8, Vec<u8>)>,
+    /// echo: the payload in flight and when it was sent
+    payload: Vec<u8>,
+    seq: u64,
+    in_flight: bool,
+    sent_at: Instant,
+}
+
+/// What one service pass found, for the runner to act on.
+enum Got {
+    Opened,
+    Message(u8, Vec<u8>),
+    /// an echo that matched what was sent (compared in place)
+    EchoOk,
+    CloseFrame,
+}
+
+impl Conn {
+    fn connect(port: u16, gen: u32) -> Result<Conn, String> {
+        let fd = unsafe {
+            libc::socket(
+                libc::AF_INET,
+                libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                0,
+            )
+        };
+        if fd < 0 {
+            return Err(format!("socket: {}", strerror(errno())));
+        }
+        let one: libc::c_int = 1;
+        unsafe {
+            libc::setsockopt(
+                fd,
+                libc::IPPROTO_TCP,
+                libc::TCP_NODELAY,
+                &one as *const _ as *const libc::c_void,
+                std::mem::size_of_val(&one) as libc::socklen_t,
+            )
+        };
+        let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+        sa.sin_family = libc::AF_INET as libc::sa_family_t;
+        sa.sin_port = port.to_be();
+        sa.sin_addr.s_addr = u32::from_be_bytes([127, 0, 0, 1]).to_be();
+        let r = unsafe {
+            libc::connect(
+                fd,
+                &sa as *const _ as *const libc::sockaddr,
+                std::mem::size_of_val(&sa) as libc::socklen_t,
+            )
+        };
+        if r < 0 && errno() != libc::EINPROGRESS {
+            let e = errno();
+            unsafe { libc::close(fd) };
+            return Err(format!("connect to 127.0.0.1:{port}: {}", strerror(e)));
+        }
+        let now = Instant::now();
+        Ok(Conn {
+            fd,
+            gen,
+            phase: Phase::Connecting,
+            since: now,
+            out: Vec::new(),
+            out_pos: 0,
+            inp: Vec::new(),
+            accept: String::new(),
+            frag: None,
+            payload: Vec::new(),
+            seq: 0,
+            in_flight: false,
+            sent_at: now,
+        })
+    }
+
+    /// Closes with an RST (SO_LINGER 0), so that neither side keeps the
+    /// connection in TIME_WAIT during a connection-rate run.
+    fn abort(self) {
+        let lg = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        unsafe {
+            libc::setsockopt(
+                self.fd,
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                &lg as *const _ as *const libc::c_void,
+                std::mem::size_of_val(&lg) as libc::socklen_t,
+            );
+            libc::close(self.fd);
+        }
+    }
+
+    /// Writes what is queued until done or EAGAIN.
+    fn flush(&mut self) -> Result<(), String> {
+        while self.out_pos < self.out.len() {
+            let rest = &self.out[self.out_pos..];
+            let n = unsafe {
+                libc::send(
+                    self.fd,
+                    rest.as_ptr() as *const libc::c_void,
+                    rest.len(),
+                    libc::MSG_NOSIGNAL,
+                )
+            };
+            if n < 0 {
+                match errno() {
+                    libc::EAGAIN => return Ok(()),
+                    libc::EINTR => continue,
+                    e => return Err(format!("send: {}", strerror(e))),
+                }
+            }
+            self.out_pos += n as usize;
+        }
+        self.out.clear();
+        self.out_pos = 0;
+        Ok(())
+    }
+
+    /// Reads everything available; true at end of stream.
+    fn fill(&mut self) -> Result<bool, String> {
+        loop {
+            if self.inp.capacity() - self.inp.len() < 16 * 1024 {
+                self.inp.reserve(64 * 1024.max(self.inp.len()));
+            }
+            let spare = self.inp.capacity() - self.inp.len();
+            let n = unsafe {
+                libc::recv(
+                    self.fd,
+                    self.inp.as_mut_ptr().add(self.inp.len()) as *mut libc::c_void,
+                    spare,
+                    0,
+                )
+            };
+            if n < 0 {
+                match errno() {
+                    libc::EAGAIN => return Ok(false),
+                    libc::EINTR => continue,
+                    e => return Err(format!("recv: {}", strerror(e))),
+                }
+            }
+            if n == 0 {
+                return Ok(true);
+            }
+            unsafe { self.inp.set_len(self.inp.len() + n as usize) };
+            if (n as usize) < spare {
+                // drained: with EPOLLET new data raises a new event, so the
+                // read that would only say EAGAIN is saved
+                return Ok(false);
+            }
+        }
+    }
+
+    /// Puts the next echo message (a new masking key, the sequence number
+    /// stamped into the payload) on the wire queue.
+    fn send_message(&mut self, rng: &mut Rng) {
+        self.seq += 1;
+        let stamp = self.seq.to_le_bytes();
+        let len = self.payload.len();
+        let mut at = 0;
+        while at < len {
+            let n = (len - at).min(8);
+            self.payload[at..at + n].copy_from_slice(&stamp[..n]);
+            at += 4096;
+        }
+        if len > 8 {
+            self.payload[len - 8..].copy_from_slice(&stamp);
+        }
+        frame::push_masked(&mut self.out, OP_BINARY, &self.payload, rng.key());
+        self.in_flight = true;
+        self.sent_at = Instant::now();
+    }
+
+    fn send_control(&mut self, opcode: u8, payload: &[u8], rng: &mut Rng) {
+        frame::push_masked(&mut self.out, opcode, payload, rng.key());
+    }
+
+    /// Parses what has arrived. Echo payloads are compared in place.
+    fn take_input(&mut self, echo: bool, rng: &mut Rng, got: &mut Vec<Got>) -> Result<(), String> {
+        let mut used = 0;
+        if self.phase == Phase::Handshake {
+            let Some(end) = find(&self.inp, b"\r\n\r\n") else {
+                if self.inp.len() > 16 * 1024 {
+                    return Err("handshake response head over 16 KiB".into());
+                }
+                return Ok(());
+            };
+            handshake::check_response(&self.inp[..end], &self.accept)?;
+            used = end + 4;
+            self.phase = Phase::Open;
+            got.push(Got::Opened);
+        }
+        while let Some(h) = frame::parse_head(&self.inp[used..])? {
+            let total = h.header_len + h.payload_len;
+            if self.inp.len() - used < total {
+                self.inp.reserve(total - (self.inp.len() - used));
+                break;
+            }
+            let data = &self.inp[used + h.header_len..used + total];
+            match h.opcode {
+                OP_PING => {
+                    let d = data.to_vec();
+                    self.send_control(OP_PONG, &d, rng);
+                }
+                OP_PONG => {}
+                OP_CLOSE => {
+                    used += total;
+                    got.push(Got::CloseFrame);
+                    break;
+                }
+                OP_TEXT | OP_BINARY if self.frag.is_none() => {
+                    if !h.fin {
+                        self.frag = Some((h.opcode, data.to_vec()));
+                    } else if echo && h.opcode == OP_BINARY && self.in_flight {
+                        if data != self.payload.as_slice() {
+                            mismatch(self, data);
+                        }
+                        got.push(Got::EchoOk);
+                    } else {
+                        got.push(Got::Message(h.opcode, data.to_vec()));
+                    }
+                }
+                OP_CONTINUATION if self.frag.is_some() => {
+                    let (op, mut buf) = self.frag.take().unwrap_or_default();
+                    buf.extend_from_slice(data);
+                    if !h.fin {
+                        self.frag = Some((op, buf));
+                    } else if echo && op == OP_BINARY && self.in_flight {
+                        if buf != self.payload {
+                            mismatch(self, &buf);
+                        }
+                        got.push(Got::EchoOk);
+                    } else {
+                        got.push(Got::Message(op, buf));
+                    }
+                }
+                op => return Err(format!("unexpected frame, opcode {op}")),
+            }
+            used += total;
+        }
+        self.inp.drain(..used);
+        Ok(())
+    }
+}
+
+fn mismatch(c: &Conn, got: &[u8]) -> ! {
+    let first = got
+        .iter()
+        .zip(&c.payload)
+        .position(|(a, b)| a != b)
+        .unwrap_or(got.len().min(c.payload.len()));
+    eprintln!(
+        "lws-loadgen: MISMATCHED ECHO on fd {} message #{}: got {} bytes, sent {}; first difference at byte {}",
+        c.fd,
+        c.seq,
+        got.len(),
+        c.payload.len(),
+        first
+    );
+    exit(2)
+}
+
+// ------------------------------------------------------------------ runner
+
+struct Runner {
+    o: Options,
+    ep: i32,
+    slots: Vec<Option<Conn>>,
+    gen: u32,
+    rng: Rng,
+    /// connections started (connect called) and opened so far
+    started: usize,
+    opened: usize,
+    /// echo: send new messages; connrate: start new connections
+    running: bool,
+    window: Option<Instant>,
+    round_trips: u64,
+    latencies: Vec<u64>,
+    completed: u64,
+    errors: u64,
+    last_error: String,
+}
+
+impl Runner {
+    fn new(o: Options) -> Runner {
+        let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if ep < 0 {
+            eprintln!("lws-loadgen: epoll_create1: {}", strerror(errno()));
+            exit(1);
+        }
+        let slots = (0..o.conns).map(|_| None).collect();
+        Runner {
+            o,
+            ep,
+            slots,
+            gen: 0,
+            rng: Rng::new(),
+            started: 0,
+            opened: 0,
+            running: true,
+            window: None,
+            round_trips: 0,
+            latencies: Vec::new(),
+            completed: 0,
+            errors: 0,
+            last_error: String::new(),
+        }
+    }
+
+    fn fail(&self, what: &str) -> ! {
+        eprintln!("lws-loadgen: {what}");
+        exit(1)
+    }
+
+    /// Starts a connection in slot `i`.
+    fn open(&mut self, i: usize) -> Result<(), String> {
+        self.gen = self.gen.wrapping_add(1);
+        let mut c = Conn::connect(self.o.port, self.gen)?;
+        let mut nonce = [0u8; 16];
+        self.rng.fill(&mut nonce);
+        let (req, accept) = handshake::request(self.o.port, nonce);
+        c.out = req;
+        c.accept = accept;
+        if self.o.mode == Mode::Echo {
+            c.payload = vec![0; self.o.size];
+            self.rng.fill(&mut c.payload);
+        }
+        let mut ev = libc::epoll_event {
+            events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32,
+            u64: (u64::from(c.gen) << 32) | i as u64,
+        };
+        if unsafe { libc::epoll_ctl(self.ep, libc::EPOLL_CTL_ADD, c.fd, &mut ev) } < 0 {
+            let e = errno();
+            c.abort();
+            return Err(format!("epoll_ctl: {}", strerror(e)));
+        }
+        self.slots[i] = Some(c);
+        self.started += 1;
+        Ok(())
+    }
+
+    /// Opens more connections while fewer than OPENING_AT_ONCE are opening.
+    fn open_more(&mut self) {
+        while self.started < self.o.conns && self.started - self.opened < OPENING_AT_ONCE {
+            let i = self.started;
+            if let Err(e) = self.open(i) {
+                self.fail(&e);
+            }
+        }
+    }
+
+    fn service(&mut self, i: usize, events: u32) -> Result<(), String> {
+        let echo = self.o.mode == Mode::Echo;
+        let mut got = Vec::new();
+        let Some(c) = self.slots[i].as_mut() else {
+            return Ok(());
+        };
+        if c.phase == Phase::Connecting {
+            let mut err: libc::c_int = 0;
+            let mut len = std::mem::size_of_val(&err) as libc::socklen_t;
+            unsafe {
+                libc::getsockopt(
+                    c.fd,
+                    libc::SOL_SOCKET,
+                    libc::SO_ERROR,
+                    &mut err as *mut _ as *mut libc::c_void,
+                    &mut len,
+                )
+            };
+            if err != 0 {
+                return Err(format!(
+                    "connect to 127.0.0.1:{}: {}",
+                    self.o.port,
+                    strerror(err)
+                ));
+            }
+            if events & (libc::EPOLLOUT | libc::EPOLLERR | libc::EPOLLHUP) as u32 == 0 {
+                return Ok(());
+            }
+            c.phase = Phase::Handshake;
+        }
+        loop {
+            c.flush()?;
+            let eof = c.fill()?;
+            c.take_input(echo, &mut self.rng, &mut got)?;
+            let mut close_conn = false;
+            for g in got.drain(..) {
+                match g {
+                    Got::Opened => {
+                        self.opened += 1;
+                        c.since = Instant::now();
+                        match self.o.mode {
+                            Mode::Echo => {}
+                            Mode::Idle => {}
+                            Mode::ConnRate => {
+                                c.send_control(OP_CLOSE, &1000u16.to_be_bytes(), &mut self.rng);
+                                c.phase = Phase::Closing;
+                            }
+                        }
+                    }
+                    Got::EchoOk => {
+                        let now = Instant::now();
+                        c.in_flight = false;
+                        if let Some(w) = self.window {
+                            self.round_trips += 1;
+                            if c.sent_at >= w {
+                                self.latencies.push((now - c.sent_at).as_nanos() as u64);
+                            }
+                        }
+                        if self.running {
+                            c.send_message(&mut self.rng);
+                        }
+                    }
+                    Got::Message(op, data) => {
+                        return Err(format!(
+                            "unexpected message from the server: opcode {op}, {} bytes",
+                            data.len()
+                        ));
+                    }
+                    Got::CloseFrame => {
+                        if c.phase != Phase::Closing {
+                            return Err("the server closed the WebSocket".into());
+                        }
+                        close_conn = true;
+                    }
+                }
+            }
+            if close_conn {
+                if self.window.is_some() {
+                    self.completed += 1;
+                }
+                if let Some(c) = self.slots[i].take() {
+                    c.abort();
+                }
+                if self.running {
+                    self.open(i)?;
+                }
+                return Ok(());
+            }
+            if eof {
+                return Err(format!("the server closed the connection ({:?})", c.phase));
+            }
+            if c.out.is_empty() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Waits up to `ms` for events and services them.
+    fn poll(&mut self, ms: i32) {
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; 512];
+        let n = unsafe { libc::epoll_wait(self.ep, events.as_mut_ptr(), events.len() as i32, ms) };
+        if n < 0 {
+            if errno() == libc::EINTR {
+                return;
+            }
+            self.fail(&format!("epoll_wait: {}", strerror(errno())));
+        }
+        for ev in &events[..n as usize] {
+            let (gen, i) = ((ev.u64 >> 32) as u32, (ev.u64 & 0xFFFF_FFFF) as usize);
+            match self.slots.get(i).and_then(|s| s.as_ref()) {
+                Some(c) if c.gen == gen => {}
+                _ => continue, // an event for a connection closed meanwhile
+            }
+            if let Err(e) = self.service(i, ev.events) {
+                if self.o.mode != Mode::ConnRate {
+                    self.fail(&e);
+                }
+                self.errors += 1;
+                self.last_error = e;
+                if let Some(c) = self.slots[i].take() {
+                    c.abort();
+                }
+                if self.running {
+                    if let Err(e) = self.open(i) {
+                        self.fail(&e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fails when a connection has been opening, or waiting for its echo,
+    /// for longer than STALL.
+    fn check_stalls(&self) {
+        let now = Instant::now();
+        for c in self.slots.iter().flatten() {
+            let since = match c.phase {
+                Phase::Connecting | Phase::Handshake | Phase::Closing => c.since,
+                Phase::Open if c.in_flight => c.sent_at,
+                Phase::Open => continue,
+            };
+            if now - since > STALL {
+                self.fail(&format!(
+                    "fd {} stuck for {:?} ({:?}{})",
+                    c.fd,
+                    now - since,
+                    c.phase,
+                    if c.in_flight {
+                        ", waiting for an echo"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+        }
+    }
+
+    /// Resets every connection (no TIME_WAIT left behind on either side).
+    fn abort_all(&mut self) {
+        for slot in &mut self.slots {
+            if let Some(c) = slot.take() {
+                c.abort();
+            }
+        }
+    }
+
+    fn open_all(&mut self) {
+        let mut last_check = Instant::now();
+        self.open_more();
+        while self.opened < self.o.conns {
+            self.poll(100);
+            self.open_more();
+            if last_check.elapsed() > Duration::from_secs(1) {
+                self.check_stalls();
+                last_check = Instant::now();
+            }
+        }
+    }
+
+    fn run_for(&mut self, d: Duration) {
+        let end = Instant::now() + d;
+        let mut last_check = Instant::now();
+        loop {
+            let now = Instant::now();
+            if now >= end {
+                return;
+            }
+            self.poll(((end - now).as_millis() as i32).clamp(1, 100));
+            if last_check.elapsed() > Duration::from_secs(1) {
+                self.check_stalls();
+                last_check = Instant::now();
+            }
+        }
+    }
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 * p / 100.0) as usize).min(sorted.len() - 1);
+    sorted[i] as f64 / 1000.0
+}
+
+fn echo(o: Options) {
+    let (seconds, warmup, pid) = (o.seconds, o.warmup, o.server_pid);
+    let mut r = Runner::new(o);
+    r.open_all();
+    for i in 0..r.slots.len() {
+        let rng = &mut r.rng;
+        if let Some(c) = r.slots[i].as_mut() {
+            c.send_message(rng);
+            if let Err(e) = c.flush() {
+                r.fail(&e);
+            }
+        }
+    }
+    r.run_for(Duration::from_secs_f64(warmup));
+    let (cpu0, own0, m0) = (pid.and_then(process_cpu), own_cpu(), machine_cpu());
+    let start = Instant::now();
+    r.window = Some(start);
+    r.run_for(Duration::from_secs_f64(seconds));
+    let elapsed = start.elapsed().as_secs_f64();
+    let (cpu1, own1, m1) = (pid.and_then(process_cpu), own_cpu(), machine_cpu());
+    r.running = false;
+    r.abort_all();
+    r.latencies.sort_unstable();
+    let server_cpu = match (cpu0, cpu1) {
+        (Some(a), Some(b)) => format!("{:.3}", b - a),
+        _ => "null".into(),
+    };
+    let per_100k = match (cpu0, cpu1) {
+        (Some(a), Some(b)) if r.round_trips > 0 => {
+            format!("{:.4}", (b - a) / r.round_trips as f64 * 100_000.0)
+        }
+        _ => "null".into(),
+    };
+    println!(
+        "{{\"mode\":\"echo\",\"conns\":{},\"size\":{},\"seconds\":{:.3},\"round_trips\":{},\
+         \"rtps\":{:.1},\"p50_us\":{:.1},\"p99_us\":{:.1},\"errors\":0,\"server_cpu_s\":{},\
+         \"server_cpu_s_per_100k\":{},\"loadgen_cpu_s\":{:.3},\"foreign_cpu_s\":{}}}",
+        r.o.conns,
+        r.o.size,
+        elapsed,
+        r.round_trips,
+        r.round_trips as f64 / elapsed,
+        percentile(&r.latencies, 50.0),
+        percentile(&r.latencies, 99.0),
+        server_cpu,
+        per_100k,
+        own1 - own0,
+        foreign(
+            m0,
+            m1,
+            cpu1.unwrap_or(0.0) - cpu0.unwrap_or(0.0),
+            own1 - own0
+        )
+    );
+    if r.round_trips == 0 {
+        r.fail("no round trip completed");
+    }
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::Relaxed);
+}
+
+fn idle(o: Options) {
+    unsafe {
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+    }
+    let mut r = Runner::new(o);
+    r.open_all();
+    println!("ready {}", r.opened);
+    let _ = std::io::stdout().flush();
+    while !STOP.load(Ordering::Relaxed) {
+        r.poll(1000);
+    }
+    r.abort_all();
+}
+
+fn connrate(o: Options) {
+    let (seconds, warmup, pid) = (o.seconds, o.warmup, o.server_pid);
+    let mut r = Runner::new(o);
+    for i in 0..r.slots.len() {
+        if let Err(e) = r.open(i) {
+            r.fail(&e);
+        }
+    }
+    r.run_for(Duration::from_secs_f64(warmup));
+    let (cpu0, own0, m0) = (pid.and_then(process_cpu), own_cpu(), machine_cpu());
+    let start = Instant::now();
+    r.window = Some(start);
+    r.run_for(Duration::from_secs_f64(seconds));
+    let elapsed = start.elapsed().as_secs_f64();
+    let (cpu1, own1, m1) = (pid.and_then(process_cpu), own_cpu(), machine_cpu());
+    r.running = false;
+    r.abort_all();
+    let server_cpu = match (cpu0, cpu1) {
+        (Some(a), Some(b)) => format!("{:.3}", b - a),
+        _ => "null".into(),
+    };
+    println!(
+        "{{\"mode\":\"connrate\",\"conns\":{},\"seconds\":{:.3},\"connections\":{},\"cps\":{:.1},\
+         \"errors\":{},\"server_cpu_s\":{},\"loadgen_cpu_s\":{:.3},\"foreign_cpu_s\":{}}}",
+        r.o.conns,
+        elapsed,
+        r.completed,
+        r.completed as f64 / elapsed,
+        r.errors,
+        server_cpu,
+        own1 - own0,
+        foreign(
+            m0,
+            m1,
+            cpu1.unwrap_or(0.0) - cpu0.unwrap_or(0.0),
+            own1 - own0
+        )
+    );
+    if r.errors > 0 {
+        r.fail(&format!(
+            "{} failed connections; last: {}",
+            r.errors, r.last_error
+        ));
+    }
+    if r.completed == 0 {
+        r.fail("no connection completed");
+    }
+}
+
+fn main() {
+    let o = parse_options();
+    match o.mode {
+        Mode::Echo => echo(o),
+        Mode::Idle => idle(o),
+        Mode::ConnRate => connrate(o),
+    }
+}

@@ -1,0 +1,330 @@
+#!/usr/bin/env python3
+"""Turns bench/run's results (JSON lines: server, case, result) into the
+tables: medians over the runs of each case, ours / theirs ratios and the
+issue's targets. Prints them (--print) and writes a Markdown file (--out),
+keeping whatever follows the analysis marker in an existing file."""
+
+import argparse
+import json
+import math
+import statistics
+import sys
+
+MARKER = "<!-- analysis: everything below this line is kept by bench/run -->"
+
+TARGETS = {
+    "echo": ("echo throughput (round trips/s)", ">=", 1.5),
+    "cpu": ("server CPU per message", "<=", 0.7),
+    "idle": ("idle memory per connection", "<=", 0.5),
+    "http": ("HTTP static file (1 KiB) req/s", ">=", 1.2),
+}
+
+
+def load(path):
+    runs = {}
+    for line in open(path, encoding="utf-8"):
+        line = line.strip()
+        if not line:
+            continue
+        row = json.loads(line)
+        runs.setdefault((row["case"], row["server"]), []).append(row["result"])
+    return runs
+
+
+def ok_runs(runs, case, server):
+    return [r for r in runs.get((case, server), []) if "failed" not in r]
+
+
+def failures(runs, case, server):
+    return [r["failed"] for r in runs.get((case, server), []) if "failed" in r]
+
+
+def median(runs, key):
+    vals = [r[key] for r in runs if r.get(key) is not None]
+    return statistics.median(vals) if vals else None
+
+
+def spread(runs, key):
+    vals = [r[key] for r in runs if r.get(key) is not None]
+    return (min(vals), max(vals)) if len(vals) > 1 else None
+
+
+def num(v, digits=0):
+    if v is None:
+        return "—"
+    if abs(v) >= 10000:
+        return f"{v / 1000:.{max(digits, 1)}f}k"
+    return f"{v:.{digits}f}"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def fmt_ratio(r):
+    return "—" if r is None else f"{r:.2f}×"
+
+
+def geomean(vals):
+    vals = [v for v in vals if v]
+    return math.exp(sum(math.log(v) for v in vals) / len(vals)) if vals else None
+
+
+def met(r, op, target):
+    if r is None:
+        return "—"
+    return "yes" if (r >= target if op == ">=" else r <= target) else "**no**"
+
+
+def busy(rs, key):
+    vals = [r[key] / r["seconds"] for r in rs if r.get(key) is not None and r.get("seconds")]
+    return f"{100 * statistics.median(vals):.0f}%" if vals else "—"
+
+
+def echo_cases(runs):
+    cases = sorted(
+        {c for (c, _) in runs if c.startswith("echo-")},
+        key=lambda c: tuple(int(x) for x in c[5:].split("x")),
+    )
+    return cases
+
+
+def label(case):
+    n, s = case[5:].split("x")
+    s = int(s)
+    size = f"{s // 1048576} MiB" if s >= 1048576 else f"{s // 1024} KiB" if s >= 1024 else f"{s} B"
+    return f"{n} × {size}"
+
+
+def build(runs, meta):
+    out = []
+    w = out.append
+    w("# Benchmark results")
+    w("")
+    w("Ours: `libwebsockets.so.8` (this repository, Rust). Theirs: Debian 12's")
+    w("`libwebsockets.so.17` (lws 4.1.6, C). Both run the same program,")
+    w("`bench/echo-server.c`, pinned to CPU 0; the load generator")
+    w("(`bench/loadgen`) and wrk run on CPU 1. Produced by `bench/run`.")
+    w("")
+    if meta:
+        w(meta)
+        w("")
+
+    ecases = echo_cases(runs)
+    fails = [
+        (c, s, f)
+        for (c, s) in sorted(runs)
+        for f in failures(runs, c, s)
+    ]
+
+    # ---------------------------------------------------------- summary
+    echo_r, cpu_r = [], []
+    for c in ecases:
+        o, t = ok_runs(runs, c, "ours"), ok_runs(runs, c, "theirs")
+        echo_r.append(ratio(median(o, "rtps"), median(t, "rtps")))
+        cpu_r.append(ratio(median(o, "server_cpu_s_per_100k"), median(t, "server_cpu_s_per_100k")))
+    io, it = ok_runs(runs, "idle", "ours"), ok_runs(runs, "idle", "theirs")
+    idle_r = ratio(median(io, "bytes_per_conn"), median(it, "bytes_per_conn"))
+    ho, ht = ok_runs(runs, "http-index.html", "ours"), ok_runs(runs, "http-index.html", "theirs")
+    http_r = ratio(median(ho, "rps"), median(ht, "rps"))
+
+    def across(rs):
+        rs = [r for r in rs if r]
+        if not rs:
+            return None, "—"
+        g = geomean(rs)
+        return g, f"{g:.2f}× geometric mean (from {min(rs):.2f}× to {max(rs):.2f}× over {len(rs)} cases)"
+
+    w("## Against the targets")
+    w("")
+    w("| target | ours / theirs | met |")
+    w("| --- | --- | --- |")
+    def row(key, value, text):
+        name, op, tv = TARGETS[key]
+        sign = "≥" if op == ">=" else "≤"
+        w(f"| {name} {sign} {tv}× | {text} | {met(value, op, tv)} |")
+
+    if ecases:
+        row("echo", *across(echo_r))
+        row("cpu", *across(cpu_r))
+    if io or it:
+        row("idle", idle_r, fmt_ratio(idle_r))
+    if ho or ht:
+        row("http", http_r, fmt_ratio(http_r))
+    w("")
+    if fails:
+        w("Failed runs:")
+        w("")
+        for c, s, f in fails:
+            w(f"- {s} {c}: {f}")
+        w("")
+
+    # ---------------------------------------------------------- echo
+    w = (out if ecases else []).append
+    w("## Echo: round trips per second")
+    w("")
+    w("N connections, each with one S-byte binary message in flight; medians")
+    w("(the range over the runs in brackets); latency is the median run's.")
+    w("")
+    w("| N × S | ours rt/s | theirs rt/s | ours / theirs | ours p50 / p99 µs | theirs p50 / p99 µs |")
+    w("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for c in ecases:
+        o, t = ok_runs(runs, c, "ours"), ok_runs(runs, c, "theirs")
+
+        def cell(rs):
+            m = median(rs, "rtps")
+            sp = spread(rs, "rtps")
+            return num(m, 1) + (f" ({num(sp[0], 1)}–{num(sp[1], 1)})" if sp else "")
+
+        def lat(rs):
+            if not rs:
+                return "—"
+            m = median(rs, "rtps")
+            r = min(rs, key=lambda x: abs(x["rtps"] - m))
+            return f"{r['p50_us']:.0f} / {r['p99_us']:.0f}"
+
+        w(
+            f"| {label(c)} | {cell(o)} | {cell(t)} | "
+            f"{fmt_ratio(ratio(median(o, 'rtps'), median(t, 'rtps')))} | {lat(o)} | {lat(t)} |"
+        )
+    w("")
+
+    w("## Echo: server CPU seconds per 100k messages")
+    w("")
+    w("utime + stime of the server process (/proc/PID/stat) over the measured")
+    w("window, per 100,000 round trips; lower is better.")
+    w("")
+    w("| N × S | ours | theirs | ours / theirs | server CPU use (ours / theirs) | load generator CPU use (ours / theirs) |")
+    w("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for c in ecases:
+        o, t = ok_runs(runs, c, "ours"), ok_runs(runs, c, "theirs")
+        mo, mt = median(o, "server_cpu_s_per_100k"), median(t, "server_cpu_s_per_100k")
+
+        w(
+            f"| {label(c)} | {num(mo, 3)} | {num(mt, 3)} | {fmt_ratio(ratio(mo, mt))} | "
+            f"{busy(o, 'server_cpu_s')} / {busy(t, 'server_cpu_s')} | "
+            f"{busy(o, 'loadgen_cpu_s')} / {busy(t, 'loadgen_cpu_s')} |"
+        )
+    w("")
+    w("\"CPU use\" is CPU time over wall time in the measured window (median")
+    w("run); a server below 100% was waiting for the load generator, the")
+    w("network or the scheduler; a load generator near 100% was the limit.")
+    shares = [
+        r["foreign_cpu_s"] / r["seconds"]
+        for c in ecases
+        for srv in ("ours", "theirs")
+        for r in ok_runs(runs, c, srv)
+        if r.get("foreign_cpu_s") is not None
+    ]
+    if shares:
+        w(
+            f"Other processes on the machine used {100 * statistics.median(shares):.0f}% of a CPU"
+            f" during the median echo run (at most {100 * max(shares):.0f}%); runs above"
+            " the threshold were repeated and the least disturbed kept."
+        )
+    w("")
+
+    # ---------------------------------------------------------- idle
+    w = (out if io or it else []).append
+    w("## Idle connections: memory")
+    w("")
+    w("| | connections | RSS before | RSS with them open | bytes per connection |")
+    w("| --- | ---: | ---: | ---: | ---: |")
+    for s, rs in (("ours", io), ("theirs", it)):
+        if rs:
+            r = rs[0]
+            w(
+                f"| {s} | {r['conns']} | {r['rss_before_kb']} kB | {r['rss_after_kb']} kB | "
+                f"{r['bytes_per_conn']:.0f} |"
+            )
+        else:
+            w(f"| {s} | — | — | — | — |")
+    w(f"| ours / theirs | | | | {fmt_ratio(idle_r)} |")
+    w("")
+
+    # ---------------------------------------------------------- connrate
+    co, ct = ok_runs(runs, "connrate", "ours"), ok_runs(runs, "connrate", "theirs")
+    w = (out if co or ct else []).append
+    w("## New connections per second")
+    w("")
+    w("Connect, upgrade, close handshake, 8 in parallel; medians.")
+    w("")
+    w("| | connections/s | server CPU µs per connection | server CPU use | load generator CPU use |")
+    w("| --- | ---: | ---: | ---: | ---: |")
+
+    def per_conn(rs):
+        vals = [1e6 * r["server_cpu_s"] / r["connections"] for r in rs if r.get("connections")]
+        return statistics.median(vals) if vals else None
+
+    for name, rs in (("ours", co), ("theirs", ct)):
+        w(
+            f"| {name} | {num(median(rs, 'cps'), 1)} | {num(per_conn(rs), 1)} | "
+            f"{busy(rs, 'server_cpu_s')} | {busy(rs, 'loadgen_cpu_s')} |"
+        )
+    w(
+        f"| ours / theirs | {fmt_ratio(ratio(median(co, 'cps'), median(ct, 'cps')))} | "
+        f"{fmt_ratio(ratio(per_conn(co), per_conn(ct)))} | | |"
+    )
+    w("")
+
+    # ---------------------------------------------------------- http
+    w = (out if any(c.startswith("http-") for (c, _) in runs) else []).append
+    w("## HTTP: wrk, keep-alive")
+    w("")
+    w(
+        "| file (wrk connections) | ours req/s | theirs req/s | ours / theirs | ours p50 / p99 |"
+        " theirs p50 / p99 | server CPU use (ours / theirs) | wrk CPU use (ours / theirs) |"
+    )
+    w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for case, name in (("http-index.html", "1 KiB"), ("http-big.bin", "1 MiB")):
+        o, t = ok_runs(runs, case, "ours"), ok_runs(runs, case, "theirs")
+        conns = (o or t or [{}])[0].get("conns", "?")
+
+        def lat(rs):
+            if not rs:
+                return "—"
+            m = median(rs, "rps")
+            r = min(rs, key=lambda x: abs(x["rps"] - m))
+            extra = ""
+            if r.get("socket_errors"):
+                extra += f", socket errors: {r['socket_errors']}"
+            if r.get("non2xx"):
+                extra += f", non-2xx: {r['non2xx']}"
+            return f"{r['p50']} / {r['p99']}{extra}"
+
+        w(
+            f"| {name} ({conns}) | {num(median(o, 'rps'), 1)} | {num(median(t, 'rps'), 1)} | "
+            f"{fmt_ratio(ratio(median(o, 'rps'), median(t, 'rps')))} | {lat(o)} | {lat(t)} | "
+            f"{busy(o, 'server_cpu_s')} / {busy(t, 'server_cpu_s')} | "
+            f"{busy(o, 'client_cpu_s')} / {busy(t, 'client_cpu_s')} |"
+        )
+    w("")
+    return "\n".join(out) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results")
+    ap.add_argument("--out")
+    ap.add_argument("--print", action="store_true")
+    ap.add_argument("--meta", default="")
+    a = ap.parse_args()
+    text = build(load(a.results), a.meta)
+    if a.print:
+        sys.stdout.write(text)
+    if a.out:
+        kept = ""
+        try:
+            old = open(a.out, encoding="utf-8").read()
+            if MARKER in old:
+                kept = old[old.index(MARKER) + len(MARKER):]
+        except FileNotFoundError:
+            pass
+        with open(a.out, "w", encoding="utf-8") as f:
+            f.write(text + "\n" + MARKER + (kept if kept else "\n"))
+
+
+if __name__ == "__main__":
+    main()
