@@ -16,15 +16,20 @@ STOP_TIMEOUT = 5.0
 
 
 class Server:
-    """One http_server process listening on 127.0.0.1:`port`."""
+    """One test server process (http_server, or ws_server without a
+    docroot) listening on 127.0.0.1:`port`."""
 
     def __init__(self, exe, env, workdir, docroot, args=(), cblog=False):
+        self.name = exe.stem
         self.workdir = workdir
         self.docroot = docroot
         self.stdout_path = workdir / "stdout"
         self.stderr_path = workdir / "stderr"
         self.cblog_path = workdir / "callbacks.log" if cblog else None
-        cmd = [str(exe), "-p", "0", "-d", str(docroot), *map(str, args)]
+        cmd = [str(exe), "-p", "0"]
+        if docroot is not None:
+            cmd += ["-d", str(docroot)]
+        cmd += map(str, args)
         if cblog:
             cmd += ["-l", str(self.cblog_path)]
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
@@ -42,7 +47,7 @@ class Server:
                 break
             time.sleep(0.02)
         self.stop()
-        raise AssertionError(f"http_server did not report its port\n"
+        raise AssertionError(f"{self.name} did not report its port\n"
                              f"stdout:\n{self.stdout()}\nstderr:\n{self.stderr()}")
 
     def stdout(self):
@@ -61,8 +66,16 @@ class Server:
         return self.proc.poll() is None
 
     def assert_alive(self):
-        assert self.alive(), (f"http_server died (exit {self.proc.returncode})\n"
+        assert self.alive(), (f"{self.name} died (exit {self.proc.returncode})\n"
                               f"stderr:\n{self.stderr()[-4000:]}")
+
+    def rss_kib(self):
+        """VmRSS of the server process in KiB."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        raise AssertionError("no VmRSS")
 
     def terminate(self, timeout=STOP_TIMEOUT):
         """SIGTERM and a bounded wait; the exit code (None if it hung)."""

@@ -6,17 +6,13 @@ frames on the wire (protocol violations, fragmentation, control frames)."""
 import base64
 import hashlib
 import os
-import re
-import signal
 import socket
 import struct
-import subprocess
-import time
 
 import pytest
 
-START_TIMEOUT = 10.0
-STOP_TIMEOUT = 5.0
+from servers import Server
+
 IO_TIMEOUT = 5.0
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -28,93 +24,11 @@ SAMPLE_ACCEPT = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 CONT, TEXT, BINARY, CLOSE, PING, PONG = 0, 1, 2, 8, 9, 10
 
 
-class WsServer:
+class WsServer(Server):
     """One ws_server process listening on 127.0.0.1:`port`."""
 
     def __init__(self, exe, env, workdir, args=(), cblog=False):
-        self.workdir = workdir
-        self.stdout_path = workdir / "stdout"
-        self.stderr_path = workdir / "stderr"
-        self.cblog_path = workdir / "callbacks.log" if cblog else None
-        cmd = [str(exe), "-p", "0", *map(str, args)]
-        if cblog:
-            cmd += ["-l", str(self.cblog_path)]
-        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=err, env=env, cwd=str(workdir))
-        self.port = self._wait_port()
-
-    def _wait_port(self):
-        end = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < end:
-            m = re.search(r"^port (\d+)$", self.stdout(), re.M)
-            if m:
-                return int(m.group(1))
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.02)
-        self.stop()
-        raise AssertionError(f"ws_server did not report its port\n"
-                             f"stdout:\n{self.stdout()}\nstderr:\n{self.stderr()}")
-
-    def stdout(self):
-        return self.stdout_path.read_text(errors="replace")
-
-    def stderr(self):
-        return self.stderr_path.read_text(errors="replace")
-
-    def callbacks(self):
-        """The callback log as (reason, wsi-number) pairs."""
-        text = self.cblog_path.read_text() if self.cblog_path.exists() else ""
-        return [tuple(map(int, line.split())) for line in text.splitlines()
-                if len(line.split()) == 2]
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def assert_alive(self):
-        assert self.alive(), (f"ws_server died (exit {self.proc.returncode})\n"
-                              f"stderr:\n{self.stderr()[-4000:]}")
-
-    def rss_kib(self):
-        """VmRSS of the server process in KiB."""
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        raise AssertionError("no VmRSS")
-
-    def terminate(self, timeout=STOP_TIMEOUT):
-        """SIGTERM and a bounded wait; the exit code (None if it hung)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def stop(self):
-        """Stops the process this object started, whatever state it is in."""
-        if self.proc.poll() is not None:
-            return
-        if self.terminate() is None:
-            self.proc.kill()
-            try:
-                self.proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                pass
-
-    def connect(self, timeout=IO_TIMEOUT, rcvbuf=None):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            if rcvbuf:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-            s.settimeout(timeout)
-            s.connect(("127.0.0.1", self.port))
-        except BaseException:
-            s.close()
-            raise
-        return s
+        super().__init__(exe, env, workdir, None, args, cblog)
 
     def ws(self, protocol="echo", timeout=IO_TIMEOUT, rcvbuf=None):
         """A RawWs that completed the handshake (asserting the 101)."""
