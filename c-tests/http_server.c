@@ -33,7 +33,7 @@
 
 static volatile int interrupted;
 static const char *docroot = ".";
-static FILE *cblog;
+#include "cblog.h"
 
 struct pss {
 	unsigned char *body;
@@ -41,24 +41,6 @@ struct pss {
 	int stream_left;
 	int stream_total;
 };
-
-#define WSI_MAX 4096
-static const struct lws *wsi_ids[WSI_MAX];
-
-static int
-wsi_number(const struct lws *wsi)
-{
-	int n;
-
-	if (!wsi)
-		return -1;
-	for (n = 0; n < WSI_MAX && wsi_ids[n]; n++)
-		if (wsi_ids[n] == wsi)
-			return n;
-	if (n < WSI_MAX)
-		wsi_ids[n] = wsi;
-	return n;
-}
 
 static int
 send_text(struct lws *wsi, unsigned int code, const char *type, const char *body, size_t len)
@@ -139,10 +121,7 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	unsigned char buf[LWS_PRE + 64];
 	int n;
 
-	if (cblog) {
-		fprintf(cblog, "%d %d\n", (int)reason, wsi_number(wsi));
-		fflush(cblog);
-	}
+	log_cb(wsi, reason);
 
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:

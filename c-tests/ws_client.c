@@ -62,7 +62,7 @@ static unsigned char *body;
 static size_t body_len, body_sent;
 static int http_completed;
 static struct lws *client_wsi;
-static FILE *cblog;
+#include "cblog.h"
 static int ssl_flags;
 static const char *extra_ca;    /* -A */
 static const char *provided_ca; /* -X */
@@ -76,33 +76,6 @@ struct pss {
 	unsigned char *assembled; /* size (recv mode: grows) */
 	size_t assembled_len, assembled_cap;
 };
-
-#define WSI_MAX 4096
-static const struct lws *wsi_ids[WSI_MAX];
-
-static int
-wsi_number(const struct lws *wsi)
-{
-	int n;
-
-	if (!wsi)
-		return -1;
-	for (n = 0; n < WSI_MAX && wsi_ids[n]; n++)
-		if (wsi_ids[n] == wsi)
-			return n;
-	if (n < WSI_MAX)
-		wsi_ids[n] = wsi;
-	return n;
-}
-
-static void
-log_cb(struct lws *wsi, enum lws_callback_reasons reason)
-{
-	if (cblog && reason != LWS_CALLBACK_GET_THREAD_ID) {
-		fprintf(cblog, "%d %d\n", (int)reason, wsi_number(wsi));
-		fflush(cblog);
-	}
-}
 
 static double
 now(void)
@@ -228,7 +201,8 @@ callback_client(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 	size_t i, chunk;
 	int n;
 
-	log_cb(wsi, reason);
+	if (reason != LWS_CALLBACK_GET_THREAD_ID)
+		log_cb(wsi, reason);
 	switch (reason) {
 	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS:
 #ifdef WS_CLIENT_OPENSSL

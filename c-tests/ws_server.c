@@ -34,7 +34,7 @@
 #include <string.h>
 
 static volatile int interrupted;
-static FILE *cblog;
+#include "cblog.h"
 static size_t queue_limit = 4 * 1024 * 1024;
 static int refuse_client_certs;
 
@@ -52,33 +52,6 @@ struct pss_echo {
 	int paused;
 	int ssl_at_established;
 };
-
-#define WSI_MAX 4096
-static const struct lws *wsi_ids[WSI_MAX];
-
-static int
-wsi_number(const struct lws *wsi)
-{
-	int n;
-
-	if (!wsi)
-		return -1;
-	for (n = 0; n < WSI_MAX && wsi_ids[n]; n++)
-		if (wsi_ids[n] == wsi)
-			return n;
-	if (n < WSI_MAX)
-		wsi_ids[n] = wsi;
-	return n;
-}
-
-static void
-log_cb(struct lws *wsi, enum lws_callback_reasons reason)
-{
-	if (cblog && reason != LWS_CALLBACK_GET_THREAD_ID) {
-		fprintf(cblog, "%d %d\n", (int)reason, wsi_number(wsi));
-		fflush(cblog);
-	}
-}
 
 static int
 queue(struct lws *wsi, struct pss_echo *pss, const void *data, size_t len, int mode)
@@ -126,7 +99,8 @@ callback_echo(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 	char text[256];
 	int mode, n;
 
-	log_cb(wsi, reason);
+	if (reason != LWS_CALLBACK_GET_THREAD_ID)
+		log_cb(wsi, reason);
 	switch (reason) {
 	case LWS_CALLBACK_RECEIVE:
 		if (!pss->in_message && lws_is_final_fragment(wsi) && !lws_frame_is_binary(wsi) &&
@@ -208,7 +182,8 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 	(void)user;
 	(void)in;
 	(void)len;
-	log_cb(wsi, reason);
+	if (reason != LWS_CALLBACK_GET_THREAD_ID)
+		log_cb(wsi, reason);
 	if (reason == LWS_CALLBACK_OPENSSL_PERFORM_CLIENT_CERT_VERIFICATION)
 		return refuse_client_certs;
 	if (reason == LWS_CALLBACK_HTTP) {
