@@ -63,6 +63,7 @@ impl Stream {
     /// Wraps a TCP stream for TLS as server (`accept`) or client.
     pub fn tls(tcp: TcpStream, ssl: Ssl, accept: bool) -> io::Result<Stream> {
         let mut ssl = ssl;
+        crate::tls::allow_buffered_retries(&mut ssl);
         if accept {
             ssl.set_accept_state();
         } else {

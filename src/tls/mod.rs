@@ -3,7 +3,8 @@
 
 use openssl::pkey::PKey;
 use openssl::ssl::{
-    SslContext, SslContextBuilder, SslFiletype, SslMethod, SslOptions, SslVerifyMode, SslVersion,
+    SslContext, SslContextBuilder, SslFiletype, SslMethod, SslOptions, SslRef, SslVerifyMode,
+    SslVersion,
 };
 
 use crate::ffi::enums::lws_context_options as O;
@@ -113,6 +114,25 @@ pub fn client_context(cfg: &TlsConfig) -> Result<SslContext, String> {
     }
     b.set_verify(SslVerifyMode::PEER);
     Ok(b.build())
+}
+
+/// Lets SSL_write take part of a buffer and retry a refused record from
+/// another buffer holding the same bytes: `Stream::write` reports what the
+/// socket took and the connection's output buffer keeps the rest. Set on
+/// each connection, so an application's provided_client_ssl_ctx gets it too.
+pub fn allow_buffered_retries(ssl: &mut SslRef) {
+    use foreign_types::ForeignTypeRef;
+    let mode = openssl_sys::SSL_MODE_ENABLE_PARTIAL_WRITE
+        | openssl_sys::SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
+    // SAFETY: a live SSL; SSL_CTRL_MODE only adds flags to its mode.
+    unsafe {
+        openssl_sys::SSL_ctrl(
+            ssl.as_ptr(),
+            openssl_sys::SSL_CTRL_MODE,
+            mode,
+            std::ptr::null_mut(),
+        );
+    }
 }
 
 /// Whether the context has a private key matching its certificate (after
