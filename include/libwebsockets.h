@@ -1597,7 +1597,7 @@ LWS_VISIBLE LWS_EXTERN size_t lws_remaining_packet_payload(struct lws *wsi);
 // `wsi` is NULL or live; `buf` NULL or `len` readable bytes.
 LWS_VISIBLE LWS_EXTERN int lws_read(struct lws *wsi, unsigned char *buf, size_t len);
 
-// 1 if output is buffered or the socket cannot take more right now.
+// 1 if output is buffered: the socket did not take all of the last write.
 //
 // # Safety
 // `wsi` is NULL or a live connection.

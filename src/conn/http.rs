@@ -123,6 +123,25 @@ impl HttpConn {
             plain_on_tls_port: false,
         }
     }
+
+    /// POLLOUT can be taken for granted: nothing waits for the socket to
+    /// drain or a connect / handshake to finish, and whatever a write
+    /// cannot hand the socket is buffered (and then waits for real POLLOUT).
+    pub fn writable_assumed(&self) -> bool {
+        self.tx.is_empty()
+            && self.file.is_none()
+            && !self.tls_handshake
+            && !self.close_after_flush
+            && matches!(
+                self.phase,
+                Phase::Head
+                    | Phase::Body
+                    | Phase::Responding
+                    | Phase::Ws
+                    | Phase::ClientReply
+                    | Phase::ClientHttp
+            )
+    }
 }
 
 pub(crate) fn with_http<T>(conn: &Conn, f: impl FnOnce(&mut HttpConn) -> T) -> Option<T> {
@@ -624,6 +643,24 @@ pub fn write(conn: &Arc<Conn>, data: &[u8]) -> i32 {
             lwsl_err!("lws_write: {why}");
             -1
         }
+        None => -1,
+    }
+}
+
+/// Like `write`, but behind output still buffered instead of failing: for
+/// a CLOSE the library sends while the socket is full (the buffer ends on a
+/// frame boundary, so the CLOSE follows whole frames).
+pub fn write_after_buffered(conn: &Arc<Conn>, data: &[u8]) -> i32 {
+    let queued = with_http(conn, |h| {
+        let queued = !h.tx.is_empty();
+        if queued {
+            h.tx.extend_from_slice(data);
+        }
+        queued
+    });
+    match queued {
+        Some(true) => i32::try_from(data.len()).unwrap_or(i32::MAX),
+        Some(false) => write(conn, data),
         None => -1,
     }
 }
@@ -1161,9 +1198,11 @@ pub fn buffered(conn: &Arc<Conn>) -> bool {
     with_http(conn, |h| !h.tx.is_empty()).unwrap_or(false)
 }
 
-/// `lws_send_pipe_choked`: output is buffered or the socket is full.
+/// `lws_send_pipe_choked`: output is buffered. A write the socket does not
+/// take whole leaves the rest buffered, so this turns true exactly when the
+/// socket is full, without a poll() per call.
 pub fn choked(conn: &Arc<Conn>) -> bool {
-    buffered(conn) || !sock::writable_now(conn.fd)
+    buffered(conn)
 }
 
 /// `lws_serve_http_file_fragment`: one step of the file being served; 1

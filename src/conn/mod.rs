@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use crate::ffi::callback;
 use crate::ffi::enums::lws_callback_reasons as R;
+use crate::plat::epoll::WRITABLE;
 use crate::plat::sock::Listener;
 use crate::service::confined::{Borrow, Confined};
 use crate::service::context::Context;
@@ -55,8 +56,13 @@ pub struct ConnState {
     pub parent: Option<std::sync::Weak<Conn>>,
     /// connections opened with this one as their parent
     pub children: Vec<std::sync::Weak<Conn>>,
-    /// the epoll interest currently registered
+    /// the poll interest the application sees (CHANGE_MODE_POLL_FD)
     pub events: u32,
+    /// the interest registered with epoll: `events`, less WRITABLE while
+    /// the pt assumes the socket writable (see `Pt::queue_writable`)
+    pub armed: u32,
+    /// on the pt's assumed-writable list
+    pub writable_queued: bool,
     pub in_table: bool,
     pub writable_requested: bool,
     pub timeout: Option<Timeout>,
@@ -106,6 +112,8 @@ impl Conn {
                 parent: None,
                 children: Vec::new(),
                 events: 0,
+                armed: 0,
+                writable_queued: false,
                 in_table: false,
                 writable_requested: false,
                 timeout: None,
@@ -192,25 +200,46 @@ impl Conn {
         )
     }
 
-    /// Sets the epoll interest, telling an external poll loop through the
+    /// Sets the poll interest, telling an external poll loop through the
     /// CHANGE_MODE_POLL_FD trio (sent even when unchanged, as lws does).
+    /// WRITABLE on a socket that took all output so far is served from the
+    /// pt's assumed-writable list instead of epoll: no epoll_ctl per
+    /// lws_callback_on_writable.
     pub fn set_events(self: &Arc<Self>, events: u32) {
-        let prev = {
+        let (prev, arm, queue) = {
             let mut st = self.state();
             if !st.in_table || st.dead {
                 return;
             }
-            std::mem::replace(&mut st.events, events)
+            let prev = std::mem::replace(&mut st.events, events);
+            let assumed = events & WRITABLE != 0 && writable_assumed(&st);
+            let want = if assumed { events & !WRITABLE } else { events };
+            let arm = (want != st.armed).then(|| {
+                st.armed = want;
+                want
+            });
+            let queue = assumed && !std::mem::replace(&mut st.writable_queued, true);
+            (prev, arm, queue)
         };
-        if prev != events {
-            self.ctx.pts[self.tsi].modify(self.fd, events);
+        let pt = &self.ctx.pts[self.tsi];
+        if let Some(events) = arm {
+            pt.modify(self.fd, events);
+        }
+        if queue {
+            pt.queue_writable(self);
         }
         callback::poll_change(self, self.fd, events, prev);
     }
 
     pub fn add_events(self: &Arc<Self>, bits: u32) {
-        let cur = self.state().events;
-        if cur & bits != bits {
+        let (cur, settled) = {
+            let st = self.state();
+            // an assumed WRITABLE must be re-judged: output may be buffered now
+            let settled =
+                st.events & bits == bits && (st.armed & bits == bits || writable_assumed(&st));
+            (st.events, settled)
+        };
+        if !settled {
             self.set_events(cur | bits);
         }
     }
@@ -220,6 +249,27 @@ impl Conn {
         if cur & bits != 0 {
             self.set_events(cur & !bits);
         }
+    }
+
+    /// The pt's turn to serve an assumed WRITABLE: true if it is still
+    /// wanted and not left to epoll meanwhile.
+    pub fn take_assumed_writable(&self) -> bool {
+        let mut st = self.state();
+        st.writable_queued = false;
+        !st.dead && st.in_table && st.events & WRITABLE != 0 && st.armed & WRITABLE == 0
+    }
+
+    /// After its turn: true (and marked queued) if the assumed WRITABLE is
+    /// still wanted and nobody queued it again meanwhile.
+    pub fn requeue_assumed_writable(&self) -> bool {
+        let mut st = self.state();
+        let again = !st.writable_queued
+            && !st.dead
+            && st.in_table
+            && st.events & WRITABLE != 0
+            && st.armed & WRITABLE == 0;
+        st.writable_queued |= again;
+        again
     }
 
     pub fn set_timeout(&self, r: u32, secs: i64) {
@@ -267,5 +317,12 @@ impl Conn {
 
     pub fn is_dead(&self) -> bool {
         self.state().dead
+    }
+}
+
+fn writable_assumed(st: &ConnState) -> bool {
+    match &st.role {
+        Role::Http(h) => h.writable_assumed(),
+        _ => false,
     }
 }

@@ -417,7 +417,13 @@ fn has_control_out(conn: &Conn) -> bool {
 fn send_close_now(conn: &Arc<Conn>, payload: &[u8]) {
     let mut frame = vec![0; LWS_PRE];
     frame.extend_from_slice(payload);
-    let _ = send_frame(conn, &mut frame, opcode::CLOSE, true);
+    let _ = send_frame_with(
+        conn,
+        &mut frame,
+        opcode::CLOSE,
+        true,
+        http::write_after_buffered,
+    );
     with_ws(conn, |ws| ws.closing = true);
 }
 
@@ -426,6 +432,16 @@ fn send_close_now(conn: &Arc<Conn>, payload: &[u8]) {
 /// write; what the socket refuses is buffered. Returns the header length,
 /// or -1.
 fn send_frame(conn: &Arc<Conn>, frame: &mut [u8], op: u8, fin: bool) -> i32 {
+    send_frame_with(conn, frame, op, fin, http::write)
+}
+
+fn send_frame_with(
+    conn: &Arc<Conn>,
+    frame: &mut [u8],
+    op: u8,
+    fin: bool,
+    write: fn(&Arc<Conn>, &[u8]) -> i32,
+) -> i32 {
     let len = frame.len() - LWS_PRE;
     // A client masks with a fresh key per frame, in the caller's buffer (as
     // the original did).
@@ -440,7 +456,7 @@ fn send_frame(conn: &Arc<Conn>, frame: &mut [u8], op: u8, fin: bool) -> i32 {
     let (head, hlen) = frame::header(op, fin, len as u64, mask);
     let start = LWS_PRE - hlen;
     frame[start..LWS_PRE].copy_from_slice(&head[..hlen]);
-    if http::write(conn, &frame[start..]) < 0 {
+    if write(conn, &frame[start..]) < 0 {
         return -1;
     }
     with_ws(conn, |ws| ws.last_io = crate::service::now_secs());

@@ -277,7 +277,7 @@ pub unsafe extern "C" fn lws_read(wsi: *mut lws, buf: *mut c_uchar, len: usize) 
     })
 }
 
-/// 1 if output is buffered or the socket cannot take more right now.
+/// 1 if output is buffered: the socket did not take all of the last write.
 ///
 /// # Safety
 /// `wsi` is NULL or a live connection.

@@ -292,17 +292,6 @@ pub fn set_keepalive(fd: RawFd, idle: i32, probes: i32, interval: i32) -> io::Re
     setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, probes)
 }
 
-/// Whether the socket would take more output right now.
-pub fn writable_now(fd: RawFd) -> bool {
-    let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLOUT,
-        revents: 0,
-    };
-    // SAFETY: polls one local pollfd without waiting.
-    unsafe { libc::poll(&mut pfd, 1, 0) == 1 && pfd.revents & libc::POLLOUT != 0 }
-}
-
 /// Copies up to `count` bytes from file `in_fd` (at its current offset) to
 /// socket `out_fd` in the kernel.
 pub fn sendfile(out_fd: RawFd, in_fd: RawFd, count: usize) -> io::Result<usize> {

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::confined::Confined;
@@ -45,6 +46,8 @@ pub struct PtState {
     retired: Vec<CBytes>,
     /// connections with buffered input to process without waiting for POLLIN
     pending: Vec<Arc<Conn>>,
+    /// connections whose WRITABLE is served without asking epoll
+    writable: Vec<Arc<Conn>>,
     ah_free: usize,
     ah_waiters: VecDeque<Arc<Conn>>,
     /// listeners not accepting until an fd slot frees
@@ -61,6 +64,8 @@ pub struct Pt {
     ping_interval: u16,
     poller: Poller,
     waker: Waker,
+    /// in epoll_wait: work queued from another thread must wake it
+    waiting: AtomicBool,
     pub state: Confined<PtState>,
 }
 
@@ -74,12 +79,14 @@ impl Pt {
             ping_interval: cfg.ws_ping_pong_interval,
             poller,
             waker,
+            waiting: AtomicBool::new(false),
             state: Confined::new(PtState {
                 conns: Vec::new(),
                 count: 0,
                 graveyard: Vec::new(),
                 retired: Vec::new(),
                 pending: Vec::new(),
+                writable: Vec::new(),
                 ah_free: cfg.max_http_header_pool,
                 ah_waiters: VecDeque::new(),
                 paused_listeners: Vec::new(),
@@ -134,6 +141,7 @@ impl Pt {
             let mut cs = conn.state();
             cs.in_table = true;
             cs.events = events;
+            cs.armed = events;
         }
         if let Err(e) = self.poller.add(conn.fd, events) {
             self.forget(conn);
@@ -176,6 +184,7 @@ impl Pt {
             }
         }
         st.pending.retain(|c| !Arc::ptr_eq(c, conn));
+        st.writable.retain(|c| !Arc::ptr_eq(c, conn));
         st.ah_waiters.retain(|c| !Arc::ptr_eq(c, conn));
     }
 
@@ -208,6 +217,16 @@ impl Pt {
         }
         drop(st);
         self.wake();
+    }
+
+    /// Serves `conn`'s WRITABLE in this pass as if epoll had reported
+    /// POLLOUT, which a socket that took all output so far would do: saves
+    /// the epoll_ctl pair per lws_callback_on_writable.
+    pub fn queue_writable(&self, conn: &Arc<Conn>) {
+        self.state.borrow().writable.push(conn.clone());
+        if self.waiting.load(Ordering::SeqCst) {
+            self.wake();
+        }
     }
 
     /// Takes a header table from the pool, or queues the connection for the
@@ -298,7 +317,13 @@ pub fn service(ctx: &Arc<Context>, tsi: usize, timeout_ms: i32) -> i32 {
     ctx.init_protocols();
     pt.reap();
 
-    let has_pending = !pt.state.borrow().pending.is_empty();
+    // (set before looking at the queues: a thread queueing after the look
+    // sees it and wakes the wait)
+    pt.waiting.store(true, Ordering::SeqCst);
+    let has_pending = {
+        let st = pt.state.borrow();
+        !st.pending.is_empty() || !st.writable.is_empty()
+    };
     let timeout = if has_pending || timeout_ms < 0 {
         0
     } else {
@@ -309,6 +334,7 @@ pub fn service(ctx: &Arc<Context>, tsi: usize, timeout_ms: i32) -> i32 {
     };
     let mut ready = Vec::new();
     let waited = pt.poller.wait(&mut events, timeout, &mut ready);
+    pt.waiting.store(false, Ordering::SeqCst);
     pt.state.borrow().events = Some(events);
     if let Err(e) = waited {
         lwsl_err!("epoll_wait: {e}");
@@ -327,6 +353,22 @@ pub fn service(ctx: &Arc<Context>, tsi: usize, timeout_ms: i32) -> i32 {
     for conn in pending {
         if !conn.is_dead() {
             finish(&conn, http::process(&conn));
+        }
+    }
+    let writable = std::mem::take(&mut pt.state.borrow().writable);
+    for conn in writable {
+        if conn.take_assumed_writable() {
+            service_conn(
+                &conn,
+                Ready {
+                    fd: conn.fd,
+                    events: WRITABLE,
+                },
+            );
+            // level-triggered, like epoll: still wanted, served next pass
+            if conn.requeue_assumed_writable() {
+                pt.queue_writable(&conn);
+            }
         }
     }
     scan_timeouts(pt);
