@@ -616,9 +616,10 @@ fn deliver_body(conn: &Arc<Conn>) -> Step {
 pub fn write(conn: &Arc<Conn>, data: &[u8]) -> i32 {
     let outcome = with_http(conn, |h| {
         if !h.tx.is_empty() {
-            return Err("write while a previous write is still buffered");
+            return Err(Some("write while a previous write is still buffered"));
         }
-        let n = h.stream.write(data).map_err(|_| "socket write failed")?;
+        // (the peer went away: routine, not the application's error)
+        let n = h.stream.write(data).map_err(|_| None)?;
         if n < data.len() {
             h.tx.extend_from_slice(&data[n..]);
             return Ok(true);
@@ -639,8 +640,12 @@ pub fn write(conn: &Arc<Conn>, data: &[u8]) -> i32 {
             }
             i32::try_from(data.len()).unwrap_or(i32::MAX)
         }
-        Some(Err(why)) => {
+        Some(Err(Some(why))) => {
             lwsl_err!("lws_write: {why}");
+            -1
+        }
+        Some(Err(None)) => {
+            lwsl_info!("lws_write: the socket refused the write (peer gone)");
             -1
         }
         None => -1,

@@ -206,6 +206,10 @@ macro_rules! lwsl_notice {
     ($($arg:tt)*) => { lws_log!($crate::plat::log::NOTICE, "{}\n", format_args!($($arg)*)) };
 }
 
+macro_rules! lwsl_info {
+    ($($arg:tt)*) => { lws_log!($crate::plat::log::INFO, "{}\n", format_args!($($arg)*)) };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

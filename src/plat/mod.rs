@@ -1,7 +1,10 @@
-//! Platform services: logging, daemonizing, epoll, sockets.
+//! Platform services: logging, daemonizing, clock, epoll, sockets,
+//! threads.
 
 #[macro_use]
 pub mod log;
+pub mod clock;
 pub mod daemon;
 pub mod epoll;
 pub mod sock;
+pub mod thread;

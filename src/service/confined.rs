@@ -12,14 +12,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
-thread_local! {
-    static THREAD_TOKEN: u8 = const { 0 };
-}
-
-/// A number unique to the calling thread while it lives.
-fn thread_token() -> usize {
-    THREAD_TOKEN.with(|t| t as *const u8 as usize)
-}
+use crate::plat::thread;
 
 pub struct Confined<T> {
     value: Mutex<T>,
@@ -42,7 +35,7 @@ impl<T> Confined<T> {
     /// Borrows the state for a short, callback-free section.
     #[track_caller]
     pub fn borrow(&self) -> Borrow<'_, T> {
-        let me = thread_token();
+        let me = thread::current();
         assert!(
             self.owner.load(Ordering::Relaxed) != me,
             "state borrowed re-entrantly"

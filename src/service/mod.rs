@@ -7,11 +7,4 @@ pub mod files;
 pub mod pt;
 pub mod vhost;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Wall-clock seconds, the granularity of lws timeouts.
-pub fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+pub use crate::plat::clock::now_secs;

@@ -37,6 +37,11 @@ pub enum CloseWhy {
     Destroy,
 }
 
+/// The least a read asks the socket for: one recv takes a 16 KiB message
+/// (or a TLS record) whole. One buffer per service thread, so it costs no
+/// memory per connection; RECEIVE stays chunked at rx_buffer_size.
+const READ_BUF: usize = 64 * 1024;
+
 pub struct PtState {
     conns: Vec<Option<Arc<Conn>>>,
     count: usize,
@@ -92,7 +97,7 @@ impl Pt {
                 paused_listeners: Vec::new(),
                 last_scan: 0,
                 asked_thread_id: false,
-                serv_buf: vec![0; cfg.pt_serv_buf_size],
+                serv_buf: vec![0; cfg.pt_serv_buf_size.max(READ_BUF)],
                 events: Some(Events::with_capacity(256)),
             }),
         })
