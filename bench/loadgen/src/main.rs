@@ -594,7 +594,10 @@ impl Runner {
             }
             c.phase = Phase::Handshake;
         }
-        loop {
+        // Edge-triggered: one read until drained and one flush of what
+        // that input queued; new input or room raises a new event. (Not
+        // looping saves the recv that would only say EAGAIN.)
+        {
             c.flush()?;
             let eof = c.fill()?;
             c.take_input(echo, &mut self.rng, &mut got)?;
@@ -655,9 +658,7 @@ impl Runner {
             if eof {
                 return Err(format!("the server closed the connection ({:?})", c.phase));
             }
-            if c.out.is_empty() {
-                return Ok(());
-            }
+            c.flush()
         }
     }
 
