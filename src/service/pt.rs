@@ -221,7 +221,15 @@ impl Pt {
             st.pending.push(conn.clone());
         }
         drop(st);
-        self.wake();
+        self.wake_if_waiting();
+    }
+
+    /// Wakes the service thread if it sleeps in epoll_wait: queued work is
+    /// otherwise seen before the next wait (which then does not block).
+    fn wake_if_waiting(&self) {
+        if self.waiting.load(Ordering::SeqCst) {
+            self.wake();
+        }
     }
 
     /// Serves `conn`'s WRITABLE in this pass as if epoll had reported
@@ -229,9 +237,7 @@ impl Pt {
     /// the epoll_ctl pair per lws_callback_on_writable.
     pub fn queue_writable(&self, conn: &Arc<Conn>) {
         self.state.borrow().writable.push(conn.clone());
-        if self.waiting.load(Ordering::SeqCst) {
-            self.wake();
-        }
+        self.wake_if_waiting();
     }
 
     /// Takes a header table from the pool, or queues the connection for the
