@@ -15,6 +15,7 @@ MARKER = "<!-- analysis: everything below this line is kept by bench/run -->"
 TARGETS = {
     "echo": ("echo throughput (round trips/s)", ">=", 1.5),
     "cpu": ("server CPU per message", "<=", 0.7),
+    "paced": ("server CPU per message at a fixed rate", "<=", 0.7),
     "idle": ("idle memory per connection", "<=", 0.5),
     "http": ("HTTP static file (1 KiB) req/s", ">=", 1.2),
 }
@@ -91,8 +92,19 @@ def echo_cases(runs):
     return cases
 
 
+def paced_cases(runs):
+    """paced-NxS@R cases, by N, S and R."""
+    def key(c):
+        ns, r = c[6:].split("@")
+        n, s = ns.split("x")
+        return int(n), int(s), float(r)
+
+    return sorted({c for (c, _) in runs if c.startswith("paced-")}, key=key)
+
+
 def label(case):
-    n, s = case[5:].split("x")
+    case = case.split("@")[0]
+    n, s = case.split("-", 1)[1].split("x")
     s = int(s)
     size = f"{s // 1048576} MiB" if s >= 1048576 else f"{s // 1024} KiB" if s >= 1024 else f"{s} B"
     return f"{n} × {size}"
@@ -113,6 +125,7 @@ def build(runs, meta):
         w("")
 
     ecases = echo_cases(runs)
+    pcases = paced_cases(runs)
     fails = [
         (c, s, f)
         for (c, s) in sorted(runs)
@@ -125,6 +138,13 @@ def build(runs, meta):
         o, t = ok_runs(runs, c, "ours"), ok_runs(runs, c, "theirs")
         echo_r.append(ratio(median(o, "rtps"), median(t, "rtps")))
         cpu_r.append(ratio(median(o, "server_cpu_s_per_100k"), median(t, "server_cpu_s_per_100k")))
+    paced_r = [
+        ratio(
+            median(ok_runs(runs, c, "ours"), "server_cpu_s_per_100k"),
+            median(ok_runs(runs, c, "theirs"), "server_cpu_s_per_100k"),
+        )
+        for c in pcases
+    ]
     io, it = ok_runs(runs, "idle", "ours"), ok_runs(runs, "idle", "theirs")
     idle_r = ratio(median(io, "bytes_per_conn"), median(it, "bytes_per_conn"))
     ho, ht = ok_runs(runs, "http-index.html", "ours"), ok_runs(runs, "http-index.html", "theirs")
@@ -149,6 +169,8 @@ def build(runs, meta):
     if ecases:
         row("echo", *across(echo_r))
         row("cpu", *across(cpu_r))
+    if pcases:
+        row("paced", *across(paced_r))
     if io or it:
         row("idle", idle_r, fmt_ratio(idle_r))
     if ho or ht:
@@ -223,6 +245,33 @@ def build(runs, meta):
             f"Other processes on the machine used {100 * statistics.median(shares):.0f}% of a CPU"
             f" during the median echo run (at most {100 * max(shares):.0f}%); runs above"
             " the threshold were repeated and the least disturbed kept."
+        )
+    w("")
+
+    # ---------------------------------------------------------- paced
+    w = (out if pcases else []).append
+    w("## Echo at a fixed rate: server CPU seconds per 100k messages")
+    w("")
+    w("The same closed loop, held to R messages per second in all, a rate both")
+    w("servers sustain: the CPU a message costs when the server is not the")
+    w("bottleneck (a saturated server is 100% busy, so above its CPU per")
+    w("message is only the inverse of its throughput). Medians.")
+    w("")
+    w("| N × S at R msg/s | ours | theirs | ours / theirs | rate reached (ours / theirs) | server CPU use (ours / theirs) |")
+    w("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for c in pcases:
+        o, t = ok_runs(runs, c, "ours"), ok_runs(runs, c, "theirs")
+        mo, mt = median(o, "server_cpu_s_per_100k"), median(t, "server_cpu_s_per_100k")
+        rate = float(c.split("@")[1])
+
+        def reached(rs):
+            m = median(rs, "rtps")
+            return "—" if m is None else f"{100 * m / rate:.0f}%"
+
+        w(
+            f"| {label(c)} at {num(rate, 0)} | {num(mo, 3)} | {num(mt, 3)} | "
+            f"{fmt_ratio(ratio(mo, mt))} | {reached(o)} / {reached(t)} | "
+            f"{busy(o, 'server_cpu_s')} / {busy(t, 'server_cpu_s')} |"
         )
     w("")
 

@@ -3,10 +3,13 @@
 //! triggered), the opening handshake and the framing written here.
 //!
 //!   lws-loadgen echo --port P --conns N --size S --seconds T
-//!                    [--warmup W] [--server-pid PID]
+//!                    [--warmup W] [--rate R] [--server-pid PID]
 //!       N connections, each in a closed loop with exactly one message in
 //!       flight: a masked binary frame of S bytes, then wait for the whole
-//!       echo, check it byte for byte, send the next. Prints one JSON line
+//!       echo, check it byte for byte, send the next. With --rate, no more
+//!       than R messages per second leave in all (a connection whose echo
+//!       is back waits its turn), so the server's CPU per message can be
+//!       measured below its limit. Prints one JSON line
 //!       (round trips/s, p50/p99 latency in µs, errors; with --server-pid
 //!       also the server's CPU seconds in the measured window from /proc).
 //!       A mismatched echo ends the run at once with exit status 2; any
@@ -52,12 +55,14 @@ struct Options {
     size: usize,
     seconds: f64,
     warmup: f64,
+    /// echo: messages per second in all (None: as fast as echoes return)
+    rate: Option<f64>,
     server_pid: Option<i32>,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: lws-loadgen echo --port P --conns N --size S --seconds T [--warmup W] [--server-pid PID]\n\
+        "usage: lws-loadgen echo --port P --conns N --size S --seconds T [--warmup W] [--rate R] [--server-pid PID]\n\
          \x20      lws-loadgen idle --port P --conns N\n\
          \x20      lws-loadgen connrate --port P --seconds T [--conns C] [--server-pid PID]"
     );
@@ -79,6 +84,7 @@ fn parse_options() -> Options {
         size: 20,
         seconds: 5.0,
         warmup: 0.5,
+        rate: None,
         server_pid: None,
     };
     let mut it = args[1..].iter();
@@ -94,11 +100,17 @@ fn parse_options() -> Options {
             "--size" => o.size = value.parse().unwrap_or_else(|_| bad()),
             "--seconds" => o.seconds = value.parse().unwrap_or_else(|_| bad()),
             "--warmup" => o.warmup = value.parse().unwrap_or_else(|_| bad()),
+            "--rate" => o.rate = Some(value.parse().unwrap_or_else(|_| bad())),
             "--server-pid" => o.server_pid = Some(value.parse().unwrap_or_else(|_| bad())),
             _ => usage(),
         }
     }
-    if o.port == 0 || o.conns == 0 || o.seconds <= 0.0 || o.warmup < 0.0 {
+    if o.port == 0
+        || o.conns == 0
+        || o.seconds <= 0.0
+        || o.warmup < 0.0
+        || o.rate.is_some_and(|r| r <= 0.0 || o.mode != Mode::Echo)
+    {
         usage();
     }
     o
@@ -494,6 +506,11 @@ struct Runner {
     completed: u64,
     errors: u64,
     last_error: String,
+    /// --rate: connections whose next message waits for its turn, and
+    /// the messages released since `paced_from`
+    waiting: std::collections::VecDeque<usize>,
+    paced_from: Instant,
+    released: u64,
 }
 
 impl Runner {
@@ -519,6 +536,9 @@ impl Runner {
             completed: 0,
             errors: 0,
             last_error: String::new(),
+            waiting: std::collections::VecDeque::new(),
+            paced_from: Instant::now(),
+            released: 0,
         }
     }
 
@@ -626,7 +646,11 @@ impl Runner {
                             }
                         }
                         if self.running {
-                            c.send_message(&mut self.rng);
+                            if self.o.rate.is_some() {
+                                self.waiting.push_back(i);
+                            } else {
+                                c.send_message(&mut self.rng);
+                            }
                         }
                     }
                     Got::Message(op, data) => {
@@ -744,15 +768,39 @@ impl Runner {
         }
     }
 
+    /// --rate: sends the messages due by now from the waiting connections.
+    /// Credit does not pile up while none waits (no bursts after a stall).
+    fn release_paced(&mut self) {
+        let Some(rate) = self.o.rate else { return };
+        let due = (self.paced_from.elapsed().as_secs_f64() * rate) as u64;
+        while self.released < due {
+            let Some(i) = self.waiting.pop_front() else {
+                self.released = due;
+                return;
+            };
+            self.released += 1;
+            let rng = &mut self.rng;
+            if let Some(c) = self.slots[i].as_mut() {
+                c.send_message(rng);
+                if let Err(e) = c.flush() {
+                    self.fail(&e);
+                }
+            }
+        }
+    }
+
     fn run_for(&mut self, d: Duration) {
         let end = Instant::now() + d;
         let mut last_check = Instant::now();
+        // paced: wake every millisecond to release what is due
+        let max_wait = if self.o.rate.is_some() { 1 } else { 100 };
         loop {
+            self.release_paced();
             let now = Instant::now();
             if now >= end {
                 return;
             }
-            self.poll(((end - now).as_millis() as i32).clamp(1, 100));
+            self.poll(((end - now).as_millis() as i32).clamp(1, max_wait));
             if last_check.elapsed() > Duration::from_secs(1) {
                 self.check_stalls();
                 last_check = Instant::now();
@@ -773,12 +821,17 @@ fn echo(o: Options) {
     let (seconds, warmup, pid) = (o.seconds, o.warmup, o.server_pid);
     let mut r = Runner::new(o);
     r.open_all();
-    for i in 0..r.slots.len() {
-        let rng = &mut r.rng;
-        if let Some(c) = r.slots[i].as_mut() {
-            c.send_message(rng);
-            if let Err(e) = c.flush() {
-                r.fail(&e);
+    if r.o.rate.is_some() {
+        r.waiting.extend(0..r.slots.len());
+        r.paced_from = Instant::now();
+    } else {
+        for i in 0..r.slots.len() {
+            let rng = &mut r.rng;
+            if let Some(c) = r.slots[i].as_mut() {
+                c.send_message(rng);
+                if let Err(e) = c.flush() {
+                    r.fail(&e);
+                }
             }
         }
     }
@@ -803,11 +856,12 @@ fn echo(o: Options) {
         _ => "null".into(),
     };
     println!(
-        "{{\"mode\":\"echo\",\"conns\":{},\"size\":{},\"seconds\":{:.3},\"round_trips\":{},\
+        "{{\"mode\":\"echo\",\"conns\":{},\"size\":{},\"rate\":{},\"seconds\":{:.3},\"round_trips\":{},\
          \"rtps\":{:.1},\"p50_us\":{:.1},\"p99_us\":{:.1},\"errors\":0,\"server_cpu_s\":{},\
          \"server_cpu_s_per_100k\":{},\"loadgen_cpu_s\":{:.3},\"foreign_cpu_s\":{}}}",
         r.o.conns,
         r.o.size,
+        r.o.rate.map_or("null".into(), |v| format!("{v}")),
         elapsed,
         r.round_trips,
         r.round_trips as f64 / elapsed,
