@@ -20,6 +20,10 @@
  *   /auth/...    file mount needing CHECK_ACCESS_RIGHTS (cookie auth=1)
  *   /old         redirect mount to example.com/new
  *   /hdr/...     file mount whose protocol adds a header (ADD_HEADERS)
+ *   /stream      the body in STREAM_PARTS writes, each from HTTP_WRITEABLE
+ *                asked for with lws_callback_on_writable
+ *   /later       the same, but the first lws_callback_on_writable comes from
+ *                another thread 300 ms later, while the loop sleeps
  * A helper thread calls lws_cancel_service once after start-up; the service
  * loop, waiting 60 s per call, prints "woken" when that returns it early.
  */
@@ -117,6 +121,66 @@ info_page(struct lws *wsi)
 	return reply(wsi, out);
 }
 
+#define STREAM_PARTS 3
+#define STREAM_PART_LEN 9 /* "part N/3\n" */
+
+struct pss_http {
+	int streaming;
+	int part;
+};
+
+/* helper threads leave SIGINT/SIGTERM to the main thread */
+static void block_stop_signals(void);
+
+static void *
+writable_later(void *wsi)
+{
+	block_stop_signals();
+	usleep(300 * 1000);
+	lws_callback_on_writable((struct lws *)wsi);
+	return NULL;
+}
+
+static int
+stream_start(struct lws *wsi, struct pss_http *pss, int from_thread)
+{
+	unsigned char hb[LWS_PRE + 256], *start = &hb[LWS_PRE], *p = start, *end = &hb[sizeof(hb) - 1];
+	pthread_t t;
+
+	if (lws_add_http_header_status(wsi, 200, &p, end) ||
+	    lws_add_http_header_content_length(wsi, STREAM_PARTS * STREAM_PART_LEN, &p, end) ||
+	    lws_finalize_http_header(wsi, &p, end) ||
+	    lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) < 0)
+		return -1;
+	pss->streaming = 1;
+	pss->part = 0;
+	if (!from_thread) {
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	if (pthread_create(&t, NULL, writable_later, wsi))
+		return -1;
+	pthread_detach(t);
+	return 0;
+}
+
+static int
+stream_part(struct lws *wsi, struct pss_http *pss)
+{
+	char chunk[32];
+
+	if (!pss->streaming)
+		return 0;
+	snprintf(chunk, sizeof(chunk), "part %d/%d\n", pss->part + 1, STREAM_PARTS);
+	if (lws_write(wsi, (unsigned char *)chunk, STREAM_PART_LEN, LWS_WRITE_HTTP) < STREAM_PART_LEN)
+		return -1;
+	if (++pss->part < STREAM_PARTS) {
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
 static int
 callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
@@ -157,6 +221,8 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 				return -1;
 			return lws_http_transaction_completed(wsi) ? -1 : 0;
 		}
+		if (!strcmp(uri, "/stream") || !strcmp(uri, "/later"))
+			return stream_start(wsi, (struct pss_http *)user, uri[1] == 'l');
 		if (!strcmp(uri, "/broadcast")) {
 			user_seen = 0;
 			lws_callback_all_protocol(context, lws_get_protocol(wsi), LWS_CALLBACK_USER);
@@ -165,6 +231,8 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 		}
 		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
 		return -1;
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return user ? stream_part(wsi, (struct pss_http *)user) : 0;
 	case LWS_CALLBACK_USER:
 		user_seen++;
 		break;
@@ -210,7 +278,7 @@ callback_api(struct lws *wsi, enum lws_callback_reasons reason, void *user, void
 }
 
 static struct lws_protocols protocols[] = {
-	{ "http", callback_http, 64, 0, 0, NULL },
+	{ "http", callback_http, sizeof(struct pss_http), 0, 0, NULL },
 	{ "api", callback_api, 0, 0, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, NULL }
 };

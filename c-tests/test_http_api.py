@@ -178,6 +178,30 @@ def test_external_poll_loop(api_server, docroot):
     assert s.stop() == 0
 
 
+STREAMED = "part 1/3\npart 2/3\npart 3/3\n"
+
+
+@pytest.mark.parametrize("loop", ["internal", "external"])
+def test_body_from_http_writeable(api_server, loop):
+    """A response written piece by piece from HTTP_WRITEABLE, each asked for
+    with lws_callback_on_writable: with lws_service, and with an external
+    poll() loop that learns of POLLOUT only from CHANGE_MODE_POLL_FD."""
+    s = api_server(*(["-e"] if loop == "external" else []))
+    for _ in range(3):
+        assert curl(f"http://127.0.0.1:{s.port}/stream") == STREAMED
+    assert s.stop() == 0
+
+
+def test_writable_requested_from_another_thread(api_server):
+    """lws_callback_on_writable from another thread while lws_service sleeps
+    (60 s per call in api_server) gets its HTTP_WRITEABLE promptly."""
+    s = api_server()
+    t0 = time.monotonic()
+    assert curl(f"http://127.0.0.1:{s.port}/later") == STREAMED
+    took = time.monotonic() - t0
+    assert 0.3 <= took < 5, took
+
+
 def test_unix_socket(api_server, tmp_path):
     path = tmp_path / "lws.sock"
     api_server("-u", str(path))
