@@ -92,6 +92,12 @@ def echo_cases(runs):
     return cases
 
 
+def cpu_per_100k(runs, case):
+    """Both servers' runs of a case and their median CPU s per 100k messages."""
+    o, t = ok_runs(runs, case, "ours"), ok_runs(runs, case, "theirs")
+    return o, t, median(o, "server_cpu_s_per_100k"), median(t, "server_cpu_s_per_100k")
+
+
 def paced_cases(runs):
     """paced-NxS@R cases, by N, S and R."""
     def key(c):
@@ -135,16 +141,10 @@ def build(runs, meta):
     # ---------------------------------------------------------- summary
     echo_r, cpu_r = [], []
     for c in ecases:
-        o, t = ok_runs(runs, c, "ours"), ok_runs(runs, c, "theirs")
+        o, t, mo, mt = cpu_per_100k(runs, c)
         echo_r.append(ratio(median(o, "rtps"), median(t, "rtps")))
-        cpu_r.append(ratio(median(o, "server_cpu_s_per_100k"), median(t, "server_cpu_s_per_100k")))
-    paced_r = [
-        ratio(
-            median(ok_runs(runs, c, "ours"), "server_cpu_s_per_100k"),
-            median(ok_runs(runs, c, "theirs"), "server_cpu_s_per_100k"),
-        )
-        for c in pcases
-    ]
+        cpu_r.append(ratio(mo, mt))
+    paced_r = [ratio(*cpu_per_100k(runs, c)[2:]) for c in pcases]
     io, it = ok_runs(runs, "idle", "ours"), ok_runs(runs, "idle", "theirs")
     idle_r = ratio(median(io, "bytes_per_conn"), median(it, "bytes_per_conn"))
     ho, ht = ok_runs(runs, "http-index.html", "ours"), ok_runs(runs, "http-index.html", "theirs")
@@ -221,8 +221,7 @@ def build(runs, meta):
     w("| N × S | ours | theirs | ours / theirs | server CPU use (ours / theirs) | load generator CPU use (ours / theirs) |")
     w("| --- | ---: | ---: | ---: | ---: | ---: |")
     for c in ecases:
-        o, t = ok_runs(runs, c, "ours"), ok_runs(runs, c, "theirs")
-        mo, mt = median(o, "server_cpu_s_per_100k"), median(t, "server_cpu_s_per_100k")
+        o, t, mo, mt = cpu_per_100k(runs, c)
 
         w(
             f"| {label(c)} | {num(mo, 3)} | {num(mt, 3)} | {fmt_ratio(ratio(mo, mt))} | "
@@ -260,8 +259,7 @@ def build(runs, meta):
     w("| N × S at R msg/s | ours | theirs | ours / theirs | rate reached (ours / theirs) | server CPU use (ours / theirs) |")
     w("| --- | ---: | ---: | ---: | ---: | ---: |")
     for c in pcases:
-        o, t = ok_runs(runs, c, "ours"), ok_runs(runs, c, "theirs")
-        mo, mt = median(o, "server_cpu_s_per_100k"), median(t, "server_cpu_s_per_100k")
+        o, t, mo, mt = cpu_per_100k(runs, c)
         rate = float(c.split("@")[1])
 
         def reached(rs):
