@@ -409,7 +409,7 @@ fn ws_reply(conn: &Arc<Conn>, reply: &Reply) -> Flow {
     };
     let index = match &chosen {
         None => 0,
-        Some(name) => match conn.vhost.protocol_by_name(name) {
+        Some(name) => match conn.vhost().protocol_by_name(name) {
             Some(i) => i,
             None => return fail_reply(conn, "HS: Cannot match protocol"),
         },
@@ -417,7 +417,7 @@ fn ws_reply(conn: &Arc<Conn>, reply: &Reply) -> Flow {
     let external = conn.has_external_user();
     {
         let size = conn
-            .vhost
+            .vhost()
             .protocols
             .get(index)
             .map_or(0, |p| p.per_session_data_size);
@@ -670,7 +670,7 @@ pub fn finals(conn: &Arc<Conn>, why: CloseWhy) -> Option<Finals> {
 fn start_tls(conn: &Arc<Conn>) -> Flow {
     use crate::ffi::enums::lws_client_connect_ssl_connection_flags as F;
     use openssl::ssl::{Ssl, SslVerifyMode};
-    let ctx = match client_tls_context(&conn.ctx, &conn.vhost) {
+    let ctx = match client_tls_context(&conn.ctx, &conn.vhost()) {
         Ok(c) => Some(c),
         Err(e) => {
             lwsl_err!("TLS client context: {e}");

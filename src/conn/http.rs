@@ -184,16 +184,16 @@ pub fn adopt(via: &Arc<Conn>, stream: Stream, readbuf: &[u8]) -> Option<Arc<Conn
             return None;
         }
     }
-    if let (Some((idle, probes, interval)), Stream::Tcp(_)) = (via.vhost.tcp_keepalive, &stream) {
+    if let (Some((idle, probes, interval)), Stream::Tcp(_)) = (via.vhost().tcp_keepalive, &stream) {
         if let Err(e) = sock::set_keepalive(fd, idle, probes, interval) {
             lwsl_err!("TCP keepalive on fd {fd}: {e}");
         }
     }
     let allow_plain = crate::service::context::has_option(
-        via.vhost.options,
+        via.vhost().options,
         crate::ffi::enums::lws_context_options::LWS_SERVER_OPTION_ALLOW_NON_SSL_ON_SSL_PORT,
     );
-    let (stream, tls, undecided) = match (&via.vhost.tls_server, stream) {
+    let (stream, tls, undecided) = match (&via.vhost().tls_server, stream) {
         (Some(_), stream) if allow_plain => (stream, false, true),
         (Some(ctx), Stream::Tcp(tcp)) => {
             let Ok(ssl) = openssl::ssl::Ssl::new(ctx) else {
@@ -214,7 +214,7 @@ pub fn adopt(via: &Arc<Conn>, stream: Stream, readbuf: &[u8]) -> Option<Arc<Conn
     http.tls_undecided = undecided;
     let conn = Conn::new(
         ctx.clone(),
-        via.vhost.clone(),
+        via.vhost(),
         via.tsi,
         fd,
         Role::Http(Box::new(http)),
@@ -259,7 +259,7 @@ pub fn adopt(via: &Arc<Conn>, stream: Stream, readbuf: &[u8]) -> Option<Arc<Conn
 /// SERVER_NEW_CLIENT_INSTANTIATED goes to the first vhost's protocols[0] but
 /// names the new connection.
 fn callback_as(conn: &Arc<Conn>, first: &Arc<Conn>, r: u32) -> i32 {
-    match first.vhost.protocols.first() {
+    match first.vhost().protocols.first() {
         Some(p) => crate::ffi::callback::invoke(
             p.callback,
             conn.wsi(),
@@ -426,6 +426,28 @@ fn read_head(conn: &Arc<Conn>) -> Step {
     }
 }
 
+/// The request's Host picks the vhost among those sharing the listener
+/// (CONTRACT §9); protocols[0]'s per-session data is then the new vhost's.
+fn select_vhost(conn: &Arc<Conn>) {
+    let Some(host) = header_text(conn, tokens::WSI_TOKEN_HOST) else {
+        return;
+    };
+    let current = conn.vhost();
+    let chosen = conn.ctx.vhost_for_host(&current, &host);
+    if Arc::ptr_eq(&chosen, &current) {
+        return;
+    }
+    conn.set_vhost(chosen);
+    let old = {
+        let mut st = conn.state();
+        st.protocol = 0;
+        st.user.take()
+    };
+    if let Some(user) = old {
+        conn.ctx.pts[conn.tsi].retire(user);
+    }
+}
+
 /// A complete request head: the HTTP sequence of CONTRACT §3 B/D, with the
 /// vhost's mounts (§9) deciding who answers.
 fn start_request(conn: &Arc<Conn>) -> Flow {
@@ -475,12 +497,13 @@ fn start_request(conn: &Arc<Conn>) -> Flow {
         }
         return Flow::Continue;
     }
+    select_vhost(conn);
     if ws::wants_upgrade(conn) {
         return ws::upgrade(conn);
     }
     if conn.state().user.is_none() {
         let size = conn
-            .vhost
+            .vhost()
             .protocols
             .first()
             .map_or(0, |p| p.per_session_data_size);
@@ -513,7 +536,7 @@ fn start_request(conn: &Arc<Conn>) -> Flow {
             Phase::Responding
         };
     });
-    let (protocol, target) = match find_mount(&conn.vhost.mounts, &uri, method == Method::Get) {
+    let (protocol, target) = match find_mount(&conn.vhost().mounts, &uri, method == Method::Get) {
         None => (0, uri),
         Some(mount) => match mount::handle(conn, mount, &uri, method) {
             mount::Outcome::Done(flow) => return flow,
@@ -673,11 +696,8 @@ pub fn write_after_buffered(conn: &Arc<Conn>, data: &[u8]) -> i32 {
 /// The most the original gave the socket per lws_write: the protocol's
 /// rx_buffer_size (or pt_serv_buf_size) + LWS_PRE + 4.
 fn send_cap(conn: &Arc<Conn>) -> usize {
-    let rx = conn
-        .vhost
-        .protocols
-        .get(conn.protocol_index())
-        .map_or(0, |p| p.rx_buffer_size);
+    let index = conn.protocol_index();
+    let rx = conn.with_vhost(|v| v.protocols.get(index).map_or(0, |p| p.rx_buffer_size));
     let base = if rx == 0 {
         conn.ctx.cfg.pt_serv_buf_size
     } else {
@@ -789,7 +809,7 @@ pub fn transaction_completed(conn: &Arc<Conn>) -> i32 {
     }
     conn.set_timeout(
         reason_t(T::PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE),
-        i64::from(conn.vhost.keepalive_timeout),
+        i64::from(conn.vhost().keepalive_timeout),
     );
     conn.add_events(READABLE);
     if pipelined {
@@ -1030,8 +1050,8 @@ fn send_file_chunk(conn: &Arc<Conn>) -> Flow {
 /// every head lws builds itself need them.
 pub fn with_status_block<T>(conn: &Arc<Conn>, f: impl FnOnce(&StatusBlock) -> T) -> T {
     let http11 = with_http(conn, |h| h.http11).unwrap_or(true);
-    let headers: Vec<(&[u8], &[u8])> = conn
-        .vhost
+    let vhost = conn.vhost();
+    let headers: Vec<(&[u8], &[u8])> = vhost
         .headers
         .iter()
         .map(|(n, v)| (n.as_slice(), v.as_slice()))
@@ -1041,7 +1061,7 @@ pub fn with_status_block<T>(conn: &Arc<Conn>, f: impl FnOnce(&StatusBlock) -> T)
         headers: &headers,
         server: &conn.ctx.cfg.server_string,
         sts: crate::service::context::has_option(
-            conn.vhost.options,
+            vhost.options,
             crate::ffi::enums::lws_context_options::LWS_SERVER_OPTION_STS,
         ),
     };
@@ -1286,7 +1306,7 @@ fn decide_tls(conn: &Arc<Conn>) -> Option<Flow> {
         Some(Ok(None)) => return Some(Flow::Continue),
         _ => return Some(Flow::Close(CloseWhy::Hangup)),
     };
-    let tls = conn.vhost.tls_server.clone();
+    let tls = conn.vhost().tls_server.clone();
     with_http(conn, |h| {
         h.tls_undecided = false;
         if first >= 0x20 {

@@ -83,7 +83,9 @@ impl ConnState {
 
 pub struct Conn {
     pub ctx: Arc<Context>,
-    pub vhost: Arc<Vhost>,
+    /// the accepting vhost, until a request's Host picks another sharing
+    /// its port (CONTRACT §9)
+    vhost: std::sync::RwLock<Arc<Vhost>>,
     /// service thread index
     pub tsi: usize,
     /// the socket, -1 for fake connections
@@ -101,7 +103,7 @@ impl Conn {
     ) -> Arc<Conn> {
         Arc::new(Conn {
             ctx,
-            vhost,
+            vhost: std::sync::RwLock::new(vhost),
             tsi,
             fd,
             state: Confined::new(ConnState {
@@ -127,6 +129,28 @@ impl Conn {
         let c = Conn::new(ctx.clone(), vhost.clone(), 0, -1, Role::Fake);
         c.state().protocol = protocol;
         c
+    }
+
+    pub fn vhost(&self) -> Arc<Vhost> {
+        self.vhost
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Runs a short, callback-free `f` on the vhost without cloning it.
+    pub fn with_vhost<T>(&self, f: impl FnOnce(&Vhost) -> T) -> T {
+        f(&self
+            .vhost
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    pub fn set_vhost(&self, vhost: Arc<Vhost>) {
+        *self
+            .vhost
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = vhost;
     }
 
     pub fn state(&self) -> Borrow<'_, ConnState> {
@@ -160,8 +184,10 @@ impl Conn {
         input: *mut c_void,
         len: usize,
     ) -> i32 {
-        match self.vhost.protocols.get(index) {
-            Some(p) => callback::invoke(p.callback, self.wsi(), r, user, input, len),
+        // (the vhost lock is not held while the application runs)
+        let cb = self.with_vhost(|v| v.protocols.get(index).map(|p| p.callback));
+        match cb {
+            Some(cb) => callback::invoke(cb, self.wsi(), r, user, input, len),
             None => 0,
         }
     }
@@ -184,7 +210,7 @@ impl Conn {
             );
         }
         let size = self
-            .vhost
+            .vhost()
             .protocols
             .get(protocol)
             .map_or(0, |p| p.per_session_data_size);

@@ -47,7 +47,7 @@ pub fn handle(conn: &Arc<Conn>, mount: &Mount, uri: &[u8], method: Method) -> Ou
         let Some(protocol) = mount
             .protocol
             .as_deref()
-            .and_then(|p| conn.vhost.protocol_by_name(p))
+            .and_then(|p| conn.vhost().protocol_by_name(p))
         else {
             lwsl_err!(
                 "mount {}: no protocol {:?}",

@@ -131,7 +131,7 @@ pub fn upgrade(conn: &Arc<Conn>) -> Flow {
         };
         return refuse(conn, code);
     }
-    let vhost = &conn.vhost;
+    let vhost = &conn.vhost();
     let chosen = match &protocol_header {
         Some(list) => handshake::protocols(list).find_map(|name| vhost.protocol_by_name(name)),
         None => Some(vhost.default_ws_protocol()),
@@ -643,11 +643,7 @@ fn is_client(conn: &Conn) -> bool {
 /// The RECEIVE size of protocol `index` (its rx_buffer_size, else
 /// pt_serv_buf_size) and whether text must be valid UTF-8.
 fn rx_settings(conn: &Conn, index: usize) -> (usize, bool) {
-    let rx = conn
-        .vhost
-        .protocols
-        .get(index)
-        .map_or(0, |p| p.rx_buffer_size);
+    let rx = conn.with_vhost(|v| v.protocols.get(index).map_or(0, |p| p.rx_buffer_size));
     let size = if rx == 0 {
         conn.ctx.cfg.pt_serv_buf_size
     } else {

@@ -185,7 +185,7 @@ pub unsafe extern "C" fn lws_vhost_get(wsi: *mut lws) -> *mut lws_vhost {
 #[no_mangle]
 pub unsafe extern "C" fn lws_get_vhost(wsi: *mut lws) -> *mut lws_vhost {
     // SAFETY: per this function's contract.
-    unsafe { handle::conn(wsi) }.map_or(ptr::null_mut(), |c| handle::vhost_ptr(&c.vhost))
+    unsafe { handle::conn(wsi) }.map_or(ptr::null_mut(), |c| handle::vhost_ptr(&c.vhost()))
 }
 
 #[no_mangle]

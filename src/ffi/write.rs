@@ -29,7 +29,7 @@ fn for_ws_using(
         };
         for pt in &ctx.pts {
             for conn in pt.connections() {
-                if std::sync::Arc::ptr_eq(&conn.vhost, vhost)
+                if std::sync::Arc::ptr_eq(&conn.vhost(), vhost)
                     && conn.protocol_index() == index
                     && !conn.is_dead()
                     && core_ws::is_established(&conn)

@@ -23,7 +23,7 @@ pub unsafe extern "C" fn lws_get_protocol(wsi: *mut lws) -> *const lws_protocols
         return ptr::null();
     };
     let idx = conn.protocol_index();
-    conn.vhost
+    conn.vhost()
         .protocols
         .get(idx)
         .map_or(ptr::null(), |p| p.c_addr as *const lws_protocols)
@@ -65,7 +65,7 @@ fn callback_all(
         };
         for pt in &ctx.pts {
             for conn in connections(pt) {
-                if Arc::ptr_eq(&conn.vhost, vhost)
+                if Arc::ptr_eq(&conn.vhost(), vhost)
                     && conn.protocol_index() == index
                     && !conn.is_dead()
                 {
@@ -154,7 +154,7 @@ pub unsafe extern "C" fn lws_callback_vhost_protocols(
     guard("lws_callback_vhost_protocols", -1, || {
         let user = conn.user_ptr();
         let mut any = 0;
-        for i in 0..conn.vhost.protocols.len() {
+        for i in 0..conn.vhost().protocols.len() {
             if conn.callback_protocol(i, reason as u32, user, r#in, len.max(0) as usize) != 0 {
                 any = 1;
             }

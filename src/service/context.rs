@@ -120,6 +120,47 @@ impl Context {
             .cloned()
     }
 
+    /// An earlier vhost listening on the same TCP port and interface: a
+    /// vhost created for it shares its listeners (CONTRACT §9).
+    fn listener_to_share(&self, listen: &ListenSpec) -> Option<Arc<Vhost>> {
+        let port = listen.port.filter(|&p| p != 0 && !listen.unix)?;
+        self.vhosts().into_iter().find(|v| {
+            v.bound_port.get() == i32::from(port)
+                && !v.listen.unix
+                && v.listen.iface == listen.iface
+        })
+    }
+
+    /// The vhost a request's Host (or a TLS client's SNI) names among those
+    /// sharing `accepting`'s port (CONTRACT §9): the first whose name starts
+    /// with the host (":port" stripped), else the first the host ends with
+    /// as ".name", else `accepting`.
+    pub fn vhost_for_host(&self, accepting: &Arc<Vhost>, host: &[u8]) -> Arc<Vhost> {
+        let host = host.split(|&b| b == b':').next().unwrap_or_default();
+        let port = accepting.bound_port.get();
+        if host.is_empty() || port <= 0 || accepting.listen.unix {
+            return accepting.clone();
+        }
+        let sharing: Vec<Arc<Vhost>> = self
+            .vhosts()
+            .into_iter()
+            .filter(|v| v.bound_port.get() == port && !v.listen.unix)
+            .collect();
+        let prefix = sharing.iter().find(|v| v.name.as_bytes().starts_with(host));
+        let suffix = || {
+            sharing.iter().find(|v| {
+                let name = v.name.as_bytes();
+                host.len() > name.len()
+                    && host.ends_with(name)
+                    && host[host.len() - name.len() - 1] == b'.'
+            })
+        };
+        prefix
+            .or_else(suffix)
+            .cloned()
+            .unwrap_or_else(|| accepting.clone())
+    }
+
     /// Creates a vhost and its listeners (one per service thread, sharing the
     /// port through SO_REUSEPORT); returns it with the port bound.
     pub fn add_vhost(self: &Arc<Self>, vcfg: VhostConfig) -> io::Result<Arc<Vhost>> {
@@ -153,13 +194,26 @@ impl Context {
                     // reverse (the original let a 0 accept any certificate)
                     ok && r == 0
                 });
-                Some(crate::tls::server_context(&vcfg.tls, check).map_err(io::Error::other)?)
+                let ctx = Arc::downgrade(self);
+                let owner2 = owner.clone();
+                let sni: crate::tls::SniSelect = Box::new(move |name| {
+                    let (ctx, vh) = (
+                        ctx.upgrade()?,
+                        owner2.get().and_then(std::sync::Weak::upgrade)?,
+                    );
+                    let chosen = ctx.vhost_for_host(&vh, name.as_bytes());
+                    chosen.tls_server.clone()
+                });
+                Some(crate::tls::server_context(&vcfg.tls, check, sni).map_err(io::Error::other)?)
             }
             _ => None,
         };
         let mut listeners = Vec::new();
         let mut bound = -1;
-        if let Some(port) = vcfg.listen.port {
+        if let Some(first) = self.listener_to_share(&vcfg.listen) {
+            // served by the first vhost's listeners; Host (and SNI) decide
+            bound = first.bound_port.get();
+        } else if let Some(port) = vcfg.listen.port {
             if vcfg.listen.unix {
                 let path = vcfg.listen.iface.clone().unwrap_or_default();
                 listeners.push(Listener::Unix(sock::listen_unix(&path)?));

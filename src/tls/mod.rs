@@ -47,7 +47,15 @@ fn common(cfg: &TlsConfig, b: &mut SslContextBuilder) -> Result<(), String> {
 /// X509_STORE_CTX address, OpenSSL's verdict): true to go on.
 pub type ClientCertCheck = Box<dyn Fn(usize, bool) -> bool + Send + Sync>;
 
-pub fn server_context(cfg: &TlsConfig, check: ClientCertCheck) -> Result<SslContext, String> {
+/// The server context for a name a client asked for by SNI, if another
+/// vhost on the same port answers to it.
+pub type SniSelect = Box<dyn Fn(&str) -> Option<SslContext> + Send + Sync>;
+
+pub fn server_context(
+    cfg: &TlsConfig,
+    check: ClientCertCheck,
+    sni: SniSelect,
+) -> Result<SslContext, String> {
     let mut b = SslContext::builder(SslMethod::tls_server()).map_err(|e| e.to_string())?;
     common(cfg, &mut b)?;
     // the server's cipher order decides, as lws set it
@@ -92,6 +100,17 @@ pub fn server_context(cfg: &TlsConfig, check: ClientCertCheck) -> Result<SslCont
         b.set_session_id_context(b"lws")
             .map_err(|e| e.to_string())?;
     }
+    // SNI picks the vhost's certificate as Host picks the vhost (CONTRACT
+    // §8); an unknown name keeps the listener's
+    b.set_servername_callback(move |ssl, _alert| {
+        if let Some(other) = ssl
+            .servername(openssl::ssl::NameType::HOST_NAME)
+            .and_then(&sni)
+        {
+            let _ = ssl.set_ssl_context(&other);
+        }
+        Ok(())
+    });
     Ok(b.build())
 }
 
