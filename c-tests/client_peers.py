@@ -112,6 +112,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     GET  /short          Content-Length 1000, only 10 bytes, then close
     GET  /badchunk       chunked with a size line that is not hex
     POST|PUT /echo       200 echoing the request body (Content-Length)
+    GET  /hop/K          K > 0: 302 to /hop/K-1 (a path); K = 0: as /cl/100
+    GET  /to/PORT/REST   301 to http://127.0.0.1:PORT/REST (a URL)
+    GET  /ws-to/PORT     307 to ws://127.0.0.1:PORT/ (for a ws client)
     """
     protocol_version = "HTTP/1.1"
     timeout = IO_TIMEOUT
@@ -133,10 +136,27 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _redirect(self, status, location):
+        self.send_response(status)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def do_GET(self):
         self._record()
         path = self.path
-        if path.startswith("/cl/"):
+        if path.startswith("/hop/"):
+            k = int(path[5:])
+            if k:
+                self._redirect(302, f"/hop/{k - 1}")
+            else:
+                self._send(200, pattern(100, 100))
+        elif path.startswith("/to/"):
+            port, rest = path[4:].split("/", 1)
+            self._redirect(301, f"http://127.0.0.1:{port}/{rest}")
+        elif path.startswith("/ws-to/"):
+            self._redirect(307, f"ws://127.0.0.1:{path[7:]}/")
+        elif path.startswith("/cl/"):
             n = int(path[4:])
             self._send(200, pattern(n, n))
         elif path == "/chunked":

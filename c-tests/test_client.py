@@ -592,6 +592,38 @@ def test_http_get_content_length(client, http_srv, n):
     assert "upgrade" not in headers and "sec-websocket-key" not in headers
 
 
+def test_http_client_follows_redirects(client, http_srv):
+    """302s with a path (CONTRACT 12: up to 3 are followed, each on a new
+    connection of the same wsi): the body of the last hop, no error."""
+    r = client("http", "127.0.0.1", http_srv.port, "/hop/3")
+    assert_clean_exit(r)
+    assert r.raw == b"status 200\n" + pattern(100, 100) + b"\ncompleted\nclosed http\n", r
+    assert [q["path"] for q in http_srv.requests] == ["/hop/3", "/hop/2", "/hop/1", "/hop/0"]
+
+
+def test_http_client_redirect_to_url(client, http_srv):
+    """A 301 to an absolute URL: the request goes there with its Host."""
+    r = client("http", "127.0.0.1", http_srv.port, f"/to/{http_srv.port}/cl/50")
+    assert_clean_exit(r)
+    assert r.raw == b"status 200\n" + pattern(50, 50) + b"\ncompleted\nclosed http\n", r
+    first, second = http_srv.requests
+    assert second["path"] == "/cl/50"
+    assert dict(second["headers"])["host"] == "127.0.0.1"
+
+
+def test_http_client_too_many_redirects(client, http_srv):
+    """A fourth redirect fails the connection with one CONNECTION_ERROR."""
+    r = client("http", "127.0.0.1", http_srv.port, "/hop/4")
+    assert_one_error(r, "HS: too many redirects")
+    assert len(http_srv.requests) == 4
+
+
+def test_ws_client_follows_a_redirect(client, http_srv, ws_server):
+    """The upgrade request redirected (307) to the WebSocket server."""
+    r = client("ws", "127.0.0.1", http_srv.port, f"/ws-to/{ws_server.port}", "echo", 5, 100)
+    assert_ws_echo_ok(r, 5)
+
+
 def test_http_get_chunked(client, http_srv):
     """A chunked body written by hand (hex in both cases, chunk sizes 1 to
     20000, size lines and data split across TCP writes) comes out

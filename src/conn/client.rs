@@ -58,6 +58,8 @@ pub struct ClientState {
     pub body_pending: bool,
     /// the reply body's framing, once the reply head is in
     body: Option<Body>,
+    /// redirects followed so far
+    redirects: u8,
 }
 
 struct Body {
@@ -125,11 +127,7 @@ pub fn connect(
         Some(p) => (p.host.as_str(), p.port),
         None => (req.address.as_str(), req.port),
     };
-    let addr = (target, port).to_socket_addrs().ok().and_then(|a| {
-        let all: Vec<SocketAddr> = a.collect();
-        all.iter().find(|a| a.is_ipv4()).or(all.first()).copied()
-    });
-    let stream = addr.map(sock::connect_nonblocking);
+    let stream = resolve(target, port).map(sock::connect_nonblocking);
     let fake = Conn::fake(ctx, &vhost, 0);
     fake.set_external_user(req.userdata);
     let stream = match stream {
@@ -156,6 +154,7 @@ pub fn connect(
         key: new_key(ctx),
         body_pending: false,
         body: None,
+        redirects: 0,
     }));
     let tsi = ctx
         .pts
@@ -197,6 +196,106 @@ pub fn connect(
         CONNECT_TIMEOUT_SECS,
     );
     Some(conn)
+}
+
+/// Blocking DNS, as lws does: the first IPv4 address, else the first.
+fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
+    (host, port).to_socket_addrs().ok().and_then(|a| {
+        let all: Vec<SocketAddr> = a.collect();
+        all.iter().find(|a| a.is_ipv4()).or(all.first()).copied()
+    })
+}
+
+/// Redirects followed at most; the next one fails the connection.
+const MAX_REDIRECTS: u8 = 3;
+
+/// Where a redirect's Location points: (LCCSCF flags, address, port, path).
+/// A path alone keeps the host, port and TLS; a URL's scheme decides TLS.
+fn redirect_target(req: &ConnectRequest, location: &[u8]) -> Option<(u32, String, u16, Vec<u8>)> {
+    use crate::ffi::enums::lws_client_connect_ssl_connection_flags as F;
+    if location.starts_with(b"/") {
+        return Some((req.tls, req.address.clone(), req.port, location.to_vec()));
+    }
+    let mut buf = location.to_vec();
+    let parts = crate::util::uri::parse_uri(&mut buf);
+    let tls = match &buf[parts.prot.clone()] {
+        b"https" | b"wss" => req.tls | F::LCCSCF_USE_SSL as u32,
+        b"http" | b"ws" => 0,
+        _ => return None,
+    };
+    let address = std::str::from_utf8(&buf[parts.ads.clone()])
+        .ok()?
+        .to_string();
+    let port = u16::try_from(parts.port?).ok()?;
+    let mut path = b"/".to_vec();
+    if let Some(rest) = parts.path {
+        path.extend_from_slice(&buf[rest]);
+    }
+    (!address.is_empty()).then_some((tls, address, port, path))
+}
+
+/// A 301/302/303/307/308 reply with a Location: the same wsi reconnects
+/// there (CONTRACT §12) on a new socket (DEL_POLL_FD, then ADD_POLL_FD) and
+/// sends its request again; no callback tells the application. None when
+/// the reply is not a redirect to follow.
+fn follow_redirect(conn: &Arc<Conn>, reply: &Reply) -> Option<Flow> {
+    if !matches!(reply.status, 301 | 302 | 303 | 307 | 308) {
+        return None;
+    }
+    let location = reply.header("location")?;
+    let redirects = with_client(conn, |c| {
+        c.redirects += 1;
+        c.redirects
+    })?;
+    if redirects > MAX_REDIRECTS {
+        return Some(fail_reply(conn, "HS: too many redirects"));
+    }
+    let Some((target, proxy)) = with_client(conn, |c| {
+        redirect_target(&c.req, location).map(|t| (t, c.proxy.clone()))
+    })
+    .flatten() else {
+        return Some(fail_reply(conn, "HS: bad redirect location"));
+    };
+    let (tls, address, port, path) = target;
+    let (via, via_port) = match &proxy {
+        Some(p) => (p.host.as_str(), p.port),
+        None => (address.as_str(), port),
+    };
+    let Some(Ok(stream)) = resolve(via, via_port).map(sock::connect_nonblocking) else {
+        return Some(fail_reply(conn, "HS: redirect target unreachable"));
+    };
+    let pt = &conn.ctx.pts[conn.tsi];
+    pt.remove(conn);
+    let fd = stream.fd();
+    let key = new_key(&conn.ctx);
+    // (the old stream, and with it the old socket, goes when this returns)
+    let _old = with_http(conn, |h| {
+        h.rx.clear();
+        h.tx.clear();
+        h.phase = Phase::ClientConnect;
+        h.tls_handshake = false;
+        if let Some(c) = h.client.as_deref_mut() {
+            c.req.host = address.clone().into_bytes();
+            c.req.address = address;
+            c.req.port = port;
+            c.req.path = path;
+            c.req.tls = tls;
+            c.key = key;
+            c.body = None;
+        }
+        std::mem::replace(&mut h.stream, stream)
+    });
+    conn.set_fd(fd);
+    if let Err(e) = pt.insert(conn, WRITABLE) {
+        lwsl_err!("client: adding fd {fd} to the poll set: {e}");
+        return Some(fail_reply(conn, "HS: redirect failed"));
+    }
+    conn.set_events(WRITABLE);
+    conn.set_timeout(
+        T::PENDING_TIMEOUT_AWAITING_CONNECT_RESPONSE as u32,
+        CONNECT_TIMEOUT_SECS,
+    );
+    Some(Flow::Continue)
 }
 
 fn new_key(ctx: &Context) -> String {
@@ -365,6 +464,12 @@ pub(crate) fn read_reply(conn: &Arc<Conn>) -> Step {
         Some((Ok(None), len)) if len <= MAX_REPLY_HEAD => return Step::Wait,
         _ => return Step::Done(fail_reply(conn, "HS: bad reply head")),
     };
+    match follow_redirect(conn, &reply) {
+        None => {}
+        // connecting again: nothing more to read on this socket
+        Some(Flow::Continue) => return Step::Wait,
+        Some(close) => return Step::Done(close),
+    }
     store_headers(conn, &reply);
     let is_http = with_client(conn, |c| c.req.method.is_some()).unwrap_or(false);
     let flow = if is_http {

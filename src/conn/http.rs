@@ -978,7 +978,7 @@ fn sendfile_chunks(conn: &Arc<Conn>) -> FileStep {
         let chunk = usize::try_from(remaining)
             .unwrap_or(usize::MAX)
             .min(1 << 30);
-        match sock::sendfile(conn.fd, fd, chunk) {
+        match sock::sendfile(conn.fd(), fd, chunk) {
             Ok(0) => {
                 // the file is shorter than it was when opened
                 with_http(conn, |h| h.file = None);
@@ -1141,7 +1141,7 @@ pub fn linger(conn: &Arc<Conn>, why: CloseWhy) -> bool {
         h.phase = Phase::Linger;
         h.rx.clear();
     });
-    sock::shutdown_write(conn.fd);
+    sock::shutdown_write(conn.fd());
     conn.state().writable_requested = false;
     conn.set_events(READABLE);
     conn.set_timeout(

@@ -88,8 +88,9 @@ pub struct Conn {
     vhost: std::sync::RwLock<Arc<Vhost>>,
     /// service thread index
     pub tsi: usize,
-    /// the socket, -1 for fake connections
-    pub fd: RawFd,
+    /// the socket, -1 for fake connections; a client following a redirect
+    /// gets a new one
+    fd: std::sync::atomic::AtomicI32,
     state: Confined<ConnState>,
 }
 
@@ -105,7 +106,7 @@ impl Conn {
             ctx,
             vhost: std::sync::RwLock::new(vhost),
             tsi,
-            fd,
+            fd: std::sync::atomic::AtomicI32::new(fd),
             state: Confined::new(ConnState {
                 role,
                 protocol: 0,
@@ -129,6 +130,15 @@ impl Conn {
         let c = Conn::new(ctx.clone(), vhost.clone(), 0, -1, Role::Fake);
         c.state().protocol = protocol;
         c
+    }
+
+    pub fn fd(&self) -> RawFd {
+        self.fd.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The socket after a client's reconnect (out of the poll set then).
+    pub fn set_fd(&self, fd: RawFd) {
+        self.fd.store(fd, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn vhost(&self) -> Arc<Vhost> {
@@ -249,12 +259,12 @@ impl Conn {
         };
         let pt = &self.ctx.pts[self.tsi];
         if let Some(events) = arm {
-            pt.modify(self.fd, events);
+            pt.modify(self.fd(), events);
         }
         if queue {
             pt.queue_writable(self);
         }
-        callback::poll_change(self, self.fd, events, prev);
+        callback::poll_change(self, self.fd(), events, prev);
     }
 
     pub fn add_events(self: &Arc<Self>, bits: u32) {

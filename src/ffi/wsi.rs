@@ -170,7 +170,7 @@ pub unsafe extern "C" fn lws_callback_vhost_protocols(
 #[no_mangle]
 pub unsafe extern "C" fn lws_get_socket_fd(wsi: *mut lws) -> c_int {
     // SAFETY: per this function's contract.
-    unsafe { handle::conn(wsi) }.map_or(-1, |c| if c.is_dead() { -1 } else { c.fd })
+    unsafe { handle::conn(wsi) }.map_or(-1, |c| if c.is_dead() { -1 } else { c.fd() })
 }
 
 /// The connection's per-session data.

@@ -133,7 +133,7 @@ impl Pt {
     /// Adds a connection to the table and the poll set.
     pub fn insert(&self, conn: &Arc<Conn>, events: u32) -> io::Result<()> {
         let idx =
-            usize::try_from(conn.fd).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+            usize::try_from(conn.fd()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
         {
             let mut st = self.state.borrow();
             if st.conns.len() <= idx {
@@ -148,11 +148,11 @@ impl Pt {
             cs.events = events;
             cs.armed = events;
         }
-        if let Err(e) = self.poller.add(conn.fd, events) {
+        if let Err(e) = self.poller.add(conn.fd(), events) {
             self.forget(conn);
             return Err(e);
         }
-        callback::poll_event(conn, PollOp::Add, conn.fd, events, 0);
+        callback::poll_event(conn, PollOp::Add, conn.fd(), events, 0);
         Ok(())
     }
 
@@ -172,14 +172,14 @@ impl Pt {
             cs.in_table = false;
             cs.events
         };
-        let _ = self.poller.delete(conn.fd);
+        let _ = self.poller.delete(conn.fd());
         self.forget(conn);
-        callback::poll_event(conn, PollOp::Delete, conn.fd, 0, events);
+        callback::poll_event(conn, PollOp::Delete, conn.fd(), 0, events);
     }
 
     fn forget(&self, conn: &Arc<Conn>) {
         let mut st = self.state.borrow();
-        if let Some(slot) = usize::try_from(conn.fd)
+        if let Some(slot) = usize::try_from(conn.fd())
             .ok()
             .and_then(|i| st.conns.get_mut(i))
         {
@@ -372,7 +372,7 @@ pub fn service(ctx: &Arc<Context>, tsi: usize, timeout_ms: i32) -> i32 {
             service_conn(
                 &conn,
                 Ready {
-                    fd: conn.fd,
+                    fd: conn.fd(),
                     events: WRITABLE,
                 },
             );
