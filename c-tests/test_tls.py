@@ -36,6 +36,7 @@ import pytest
 import websockets
 
 from conftest import run
+from test_client import ConnectProxy
 from servers import http_server_exe, start_server  # noqa: F401
 from ws_servers import (BINARY, TEXT, RawWs, frame, start_ws_server,  # noqa: F401
                         upgrade_request, ws_server_exe)
@@ -652,6 +653,21 @@ def test_c_client_wss_echo(ws_client_exe, pkg_env, start_ws_server, pki, how, si
         assert rc == 0, (out, err)
         assert out.splitlines() == ["established", "received 100 messages ok", "closed"], out
     srv.assert_alive()
+
+
+def test_c_client_wss_through_connect_proxy(ws_client_exe, pkg_env, wss_server, pki):
+    """With an HTTP proxy (http_proxy, CONTRACT 7) the CONNECT goes first and
+    TLS runs inside the tunnel, the certificate checked for the target."""
+    proxy = ConnectProxy()
+    try:
+        env = {**client_env(pkg_env, pki.ca), "http_proxy": f"127.0.0.1:{proxy.port}"}
+        rc, out, err = run_client(ws_client_exe, env, "-s", LCCSCF_USE_SSL, "-w", 10, "ws",
+                                  "localhost", wss_server.port, "/", "echo", 5, 1000)
+        assert rc == 0, (out, err)
+        assert out.splitlines() == ["established", "received 5 messages ok", "closed"], out
+        assert proxy.heads[0].startswith(f"CONNECT localhost:{wss_server.port} HTTP/1.0\r\n")
+    finally:
+        proxy.stop()
 
 
 def test_c_client_unverified_server_fails(ws_client_exe, pkg_env, wss_server, pki):

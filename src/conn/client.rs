@@ -342,9 +342,6 @@ fn connected(conn: &Arc<Conn>) -> Flow {
         lwsl_notice!("client connect failed: {e}");
         return Flow::Close(CloseWhy::Hangup);
     }
-    if with_client(conn, |c| c.req.tls != 0).unwrap_or(false) {
-        return start_tls(conn);
-    }
     let target = with_client(conn, |c| {
         c.proxy
             .clone()
@@ -352,7 +349,7 @@ fn connected(conn: &Arc<Conn>) -> Flow {
     })
     .flatten();
     let Some((proxy, host, port)) = target else {
-        return send_request(conn);
+        return request_or_tls(conn);
     };
     let mut head = format!("CONNECT {host}:{port} HTTP/1.0\r\nUser-agent: libwebsockets\r\n");
     if let Some(auth) = &proxy.auth {
@@ -388,7 +385,8 @@ pub(crate) fn read_proxy_reply(conn: &Arc<Conn>) -> Step {
         (end.map(|_| ok), h.rx.len())
     });
     match verdict {
-        Some((Some(true), _)) => match send_request(conn) {
+        // TLS, if asked for, runs inside the tunnel
+        Some((Some(true), _)) => match request_or_tls(conn) {
             Flow::Continue => Step::Again,
             close => Step::Done(close),
         },
@@ -397,6 +395,16 @@ pub(crate) fn read_proxy_reply(conn: &Arc<Conn>) -> Step {
             report_error(conn, Some("proxy connection failed"));
             Step::Done(Flow::Close(CloseWhy::ClientFailed))
         }
+    }
+}
+
+/// Connected (through the proxy's tunnel, if any): the TLS handshake
+/// first if asked for, else the request.
+fn request_or_tls(conn: &Arc<Conn>) -> Flow {
+    if with_client(conn, |c| c.req.tls != 0).unwrap_or(false) {
+        start_tls(conn)
+    } else {
+        send_request(conn)
     }
 }
 
