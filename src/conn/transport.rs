@@ -197,23 +197,16 @@ impl Stream {
 /// Accepts one pending connection as a non-blocking stream with TCP_NODELAY;
 /// None when nothing is pending.
 pub fn accept(listener: &crate::plat::sock::Listener) -> io::Result<Option<Stream>> {
-    use crate::plat::sock::Listener;
+    use crate::plat::sock::{accept_nonblocking, Listener};
     let r = match listener {
-        Listener::Tcp(l) => l.accept().map(|(s, _)| {
+        Listener::Tcp(l) => accept_nonblocking(l.as_raw_fd()).map(|s: TcpStream| {
             let _ = s.set_nodelay(true);
             Stream::Tcp(s)
         }),
-        Listener::Unix(l) => l.accept().map(|(s, _)| Stream::Unix(s)),
+        Listener::Unix(l) => accept_nonblocking(l.as_raw_fd()).map(Stream::Unix),
     };
     match r {
-        Ok(s) => {
-            match &s {
-                Stream::Tcp(t) => t.set_nonblocking(true)?,
-                Stream::Unix(u) => u.set_nonblocking(true)?,
-                Stream::Tls(t) => t.get_ref().set_nonblocking(true)?,
-            }
-            Ok(Some(s))
-        }
+        Ok(s) => Ok(Some(s)),
         Err(e)
             if matches!(
                 e.kind(),
