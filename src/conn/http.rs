@@ -429,6 +429,9 @@ fn read_head(conn: &Arc<Conn>) -> Step {
 /// The request's Host picks the vhost among those sharing the listener
 /// (CONTRACT §9); protocols[0]'s per-session data is then the new vhost's.
 fn select_vhost(conn: &Arc<Conn>) {
+    if !conn.ctx.has_vhost_choice() {
+        return;
+    }
     let Some(host) = header_text(conn, tokens::WSI_TOKEN_HOST) else {
         return;
     };
@@ -637,12 +640,22 @@ fn deliver_body(conn: &Arc<Conn>) -> Step {
 /// `lws_write` in an HTTP mode: what the socket refuses is kept and sent
 /// before anything else; a write while output is still buffered fails.
 pub fn write(conn: &Arc<Conn>, data: &[u8]) -> i32 {
+    write_with(conn, data, false)
+}
+
+/// `write`; with `more`, data follows at once (see Stream::write_before_more).
+fn write_with(conn: &Arc<Conn>, data: &[u8], more: bool) -> i32 {
     let outcome = with_http(conn, |h| {
         if !h.tx.is_empty() {
             return Err(Some("write while a previous write is still buffered"));
         }
+        let sent = if more {
+            h.stream.write_before_more(data)
+        } else {
+            h.stream.write(data)
+        };
         // (the peer went away: routine, not the application's error)
-        let n = h.stream.write(data).map_err(|_| None)?;
+        let n = sent.map_err(|_| None)?;
         if n < data.len() {
             h.tx.extend_from_slice(&data[n..]);
             return Ok(true);
@@ -856,7 +869,9 @@ pub fn serve_file_with(
         c.add_raw(other)?;
         c.finalize()
     });
-    let sent = head.map(|head| write(conn, &head));
+    // the head and a sendfile body leave in one segment
+    let body_by_sendfile = file.len > 0 && conn.ctx.files.plain_fds() && !is_tls(conn);
+    let sent = head.map(|head| write_with(conn, &head, body_by_sendfile));
     if !matches!(sent, Some(n) if n >= 0) {
         conn.ctx.files.close(Arc::as_ptr(conn) as usize, file.fd);
         return -1;

@@ -308,6 +308,21 @@ pub fn set_keepalive(fd: RawFd, idle: i32, probes: i32, interval: i32) -> io::Re
     setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, probes)
 }
 
+/// Sends what the socket takes of `buf` now, telling TCP more follows at
+/// once (MSG_MORE): it goes out in one segment with the next send.
+pub fn send_more(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: reads `buf.len()` bytes of a live slice.
+    let n = unsafe {
+        libc::send(
+            fd,
+            buf.as_ptr().cast(),
+            buf.len(),
+            libc::MSG_MORE | libc::MSG_NOSIGNAL,
+        )
+    };
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
+}
+
 /// Copies up to `count` bytes from file `in_fd` (at its current offset) to
 /// socket `out_fd` in the kernel.
 pub fn sendfile(out_fd: RawFd, in_fd: RawFd, count: usize) -> io::Result<usize> {

@@ -141,24 +141,30 @@ impl Context {
         if host.is_empty() || port <= 0 || accepting.listen.unix {
             return accepting.clone();
         }
-        let sharing: Vec<Arc<Vhost>> = self
-            .vhosts()
-            .into_iter()
-            .filter(|v| v.bound_port.get() == port && !v.listen.unix)
-            .collect();
-        let prefix = sharing.iter().find(|v| v.name.as_bytes().starts_with(host));
+        let vhosts = self.vhosts.read().unwrap_or_else(|p| p.into_inner());
+        let sharing = || {
+            vhosts
+                .iter()
+                .filter(|v| v.bound_port.get() == port && !v.listen.unix)
+        };
+        let prefix = || sharing().find(|v| v.name.as_bytes().starts_with(host));
         let suffix = || {
-            sharing.iter().find(|v| {
+            sharing().find(|v| {
                 let name = v.name.as_bytes();
                 host.len() > name.len()
                     && host.ends_with(name)
                     && host[host.len() - name.len() - 1] == b'.'
             })
         };
-        prefix
+        prefix()
             .or_else(suffix)
             .cloned()
             .unwrap_or_else(|| accepting.clone())
+    }
+
+    /// More than one vhost: a request's Host may pick another.
+    pub fn has_vhost_choice(&self) -> bool {
+        self.vhosts.read().unwrap_or_else(|p| p.into_inner()).len() > 1
     }
 
     /// Creates a vhost and its listeners (one per service thread, sharing the
