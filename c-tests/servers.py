@@ -2,6 +2,7 @@
 always stops (only) the processes it started, plus small raw-socket HTTP
 helpers for tests that must see the exact bytes on the wire."""
 
+import contextlib
 import os
 import re
 import signal
@@ -147,21 +148,35 @@ def docroot(tmp_path_factory):
     return make_docroot(tmp_path_factory.mktemp("site") / "root")
 
 
-@pytest.fixture
-def start_server(http_server_exe, pkg_env, docroot, tmp_path):
-    """start_server(*args, cblog=False, root=docroot) -> a running Server."""
+@contextlib.contextmanager
+def started_servers(tmp_path, prefix, make):
+    """For fixtures: a start(*args, **kw) that runs make(workdir, *args, **kw)
+    in a fresh folder per server; every server it started is stopped at the
+    end."""
     started = []
 
-    def start(*args, cblog=False, root=None):
-        work = tmp_path / f"server{len(started)}"
+    def start(*args, **kw):
+        work = tmp_path / f"{prefix}{len(started)}"
         work.mkdir()
-        srv = Server(http_server_exe, pkg_env, work, root or docroot, args, cblog)
+        srv = make(work, *args, **kw)
         started.append(srv)
         return srv
 
-    yield start
-    for srv in started:
-        srv.stop()
+    try:
+        yield start
+    finally:
+        for srv in started:
+            srv.stop()
+
+
+@pytest.fixture
+def start_server(http_server_exe, pkg_env, docroot, tmp_path):
+    """start_server(*args, cblog=False, root=docroot) -> a running Server."""
+    def make(work, *args, cblog=False, root=None):
+        return Server(http_server_exe, pkg_env, work, root or docroot, args, cblog)
+
+    with started_servers(tmp_path, "server", make) as start:
+        yield start
 
 
 @pytest.fixture

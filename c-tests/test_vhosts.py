@@ -11,7 +11,7 @@ import ssl
 
 import pytest
 
-from servers import Reader, Server
+from servers import Reader, Server, started_servers
 from test_tls import pki, s_client  # noqa: F401
 
 
@@ -22,18 +22,11 @@ def vhosts_exe(build_c):
 
 @pytest.fixture
 def start_vhosts(vhosts_exe, pkg_env, tmp_path):
-    started = []
+    def make(work, *args):
+        return Server(vhosts_exe, pkg_env, work, None, args)
 
-    def start(*args):
-        work = tmp_path / f"vhosts{len(started)}"
-        work.mkdir()
-        srv = Server(vhosts_exe, pkg_env, work, None, args)
-        started.append(srv)
-        return srv
-
-    yield start
-    for srv in started:
-        srv.stop()
+    with started_servers(tmp_path, "vhosts", make) as start:
+        yield start
 
 
 def get(sock, host, reader, path="/"):

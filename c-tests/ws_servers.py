@@ -11,7 +11,7 @@ import struct
 
 import pytest
 
-from servers import Server
+from servers import Server, started_servers
 
 IO_TIMEOUT = 5.0
 
@@ -53,18 +53,11 @@ def ws_server_exe(build_c):
 @pytest.fixture
 def start_ws_server(ws_server_exe, pkg_env, tmp_path):
     """start_ws_server(*args, cblog=False) -> a running WsServer."""
-    started = []
+    def make(work, *args, cblog=False):
+        return WsServer(ws_server_exe, pkg_env, work, args, cblog)
 
-    def start(*args, cblog=False):
-        work = tmp_path / f"ws_server{len(started)}"
-        work.mkdir()
-        srv = WsServer(ws_server_exe, pkg_env, work, args, cblog)
-        started.append(srv)
-        return srv
-
-    yield start
-    for srv in started:
-        srv.stop()
+    with started_servers(tmp_path, "ws_server", make) as start:
+        yield start
 
 
 # ------------------------------------------------------------ raw frames
