@@ -115,6 +115,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     GET  /hop/K          K > 0: 302 to /hop/K-1 (a path); K = 0: as /cl/100
     GET  /to/PORT/REST   301 to http://127.0.0.1:PORT/REST (a URL)
     GET  /ws-to/PORT     307 to ws://127.0.0.1:PORT/ (for a ws client)
+    GET  /bad-redirect   302 to ftp://127.0.0.1/x (a scheme no client follows)
+    GET  /no-location    302 without a Location
     """
     protocol_version = "HTTP/1.1"
     timeout = IO_TIMEOUT
@@ -156,6 +158,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._redirect(301, f"http://127.0.0.1:{port}/{rest}")
         elif path.startswith("/ws-to/"):
             self._redirect(307, f"ws://127.0.0.1:{path[7:]}/")
+        elif path == "/bad-redirect":
+            self._redirect(302, "ftp://127.0.0.1/x")
+        elif path == "/no-location":
+            self._send(302, b"moved, but where?")
         elif path.startswith("/cl/"):
             n = int(path[4:])
             self._send(200, pattern(n, n))

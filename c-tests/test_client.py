@@ -618,6 +618,18 @@ def test_http_client_too_many_redirects(client, http_srv):
     assert len(http_srv.requests) == 4
 
 
+@pytest.mark.parametrize("path,error", [
+    ("/bad-redirect", "HS: bad redirect location"),
+    ("/no-location", "HS: Server did not return 200"),       # judged as any reply
+    # nothing listens there: the new connect fails as any connect does
+    ("/to/{closed}/cl/5", r"\(null\)"),
+])
+def test_http_client_redirect_failures(client, http_srv, path, error):
+    """A redirect that cannot be followed is one CONNECTION_ERROR."""
+    r = client("http", "127.0.0.1", http_srv.port, path.format(closed=free_closed_port()))
+    assert_one_error(r, error)
+
+
 def test_ws_client_follows_a_redirect(client, http_srv, ws_server):
     """The upgrade request redirected (307) to the WebSocket server."""
     r = client("ws", "127.0.0.1", http_srv.port, f"/ws-to/{ws_server.port}", "echo", 5, 100)
