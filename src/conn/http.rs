@@ -307,7 +307,9 @@ pub fn on_readable(conn: &Arc<Conn>, buf: &mut [u8]) -> Flow {
             return client::body_readable(conn);
         }
         let flow_off = h.ws.as_ref().is_some_and(|w| w.flow_disabled);
-        if (h.phase == Phase::Responding && h.rx.len() >= RX_PAUSE) || flow_off {
+        let waiting =
+            matches!(h.phase, Phase::Responding) || (h.phase == Phase::Head && h.ah.is_none());
+        if (waiting && h.rx.len() >= RX_PAUSE) || flow_off {
             drop(st);
             conn.remove_events(READABLE);
             return Flow::Continue;
@@ -380,13 +382,17 @@ fn read_head(conn: &Arc<Conn>) -> Step {
             return Step::Wait;
         }
         let Some(ah) = h.ah.as_mut() else {
+            let rx_full = h.rx.len() >= RX_PAUSE;
             drop(st);
-            // idle keep-alive connection: wait for a table with POLLIN off
+            // a keep-alive connection's next request: wait for a table,
+            // reading on (no epoll_ctl pair per request) up to RX_PAUSE
             if conn.ctx.pts[conn.tsi].acquire_ah(conn) {
                 with_http(conn, |h| h.ah = Some(ah_table(conn)));
                 return Step::Again;
             }
-            conn.remove_events(READABLE);
+            if rx_full {
+                conn.remove_events(READABLE);
+            }
             return Step::Wait;
         };
         // A head can only complete, or its method be judged, with a new
