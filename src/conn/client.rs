@@ -209,17 +209,20 @@ fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
 /// Redirects followed at most; the next one fails the connection.
 const MAX_REDIRECTS: u8 = 3;
 
-/// Where a redirect's Location points: (LCCSCF flags, address, port, path).
-/// A path alone keeps the host, port and TLS; a URL's scheme decides TLS.
-fn redirect_target(req: &ConnectRequest, location: &[u8]) -> Option<(u32, String, u16, Vec<u8>)> {
+/// Where a redirect goes: LCCSCF flags, address, port, path.
+type Target = (u32, String, u16, Vec<u8>);
+
+/// Where a redirect's Location points from `req`'s target. A path alone
+/// keeps the host, port and TLS; a URL's scheme decides TLS.
+fn redirect_target(req: &Target, location: &[u8]) -> Option<Target> {
     use crate::ffi::enums::lws_client_connect_ssl_connection_flags as F;
     if location.starts_with(b"/") {
-        return Some((req.tls, req.address.clone(), req.port, location.to_vec()));
+        return Some((req.0, req.1.clone(), req.2, location.to_vec()));
     }
     let mut buf = location.to_vec();
     let parts = crate::util::uri::parse_uri(&mut buf);
     let tls = match &buf[parts.prot.clone()] {
-        b"https" | b"wss" => req.tls | F::LCCSCF_USE_SSL as u32,
+        b"https" | b"wss" => req.0 | F::LCCSCF_USE_SSL as u32,
         b"http" | b"ws" => 0,
         _ => return None,
     };
@@ -251,7 +254,8 @@ fn follow_redirect(conn: &Arc<Conn>, reply: &Reply) -> Option<Flow> {
         return Some(fail_reply(conn, "HS: too many redirects"));
     }
     let Some((target, proxy)) = with_client(conn, |c| {
-        redirect_target(&c.req, location).map(|t| (t, c.proxy.clone()))
+        let from = (c.req.tls, c.req.address.clone(), c.req.port, Vec::new());
+        redirect_target(&from, location).map(|t| (t, c.proxy.clone()))
     })
     .flatten() else {
         return Some(fail_reply(conn, "HS: bad redirect location"));
@@ -875,4 +879,48 @@ pub fn client_tls_context(
         0,
     );
     Ok(made)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redirect_target;
+
+    fn target(location: &str) -> Option<(u32, String, u16, String)> {
+        let from = (6, "a.example".to_string(), 8080, Vec::new());
+        redirect_target(&from, location.as_bytes())
+            .map(|(t, a, p, path)| (t, a, p, String::from_utf8(path).unwrap()))
+    }
+
+    #[test]
+    fn a_path_keeps_host_port_and_tls() {
+        assert_eq!(
+            target("/x?y=1"),
+            Some((6, "a.example".into(), 8080, "/x?y=1".into()))
+        );
+    }
+
+    #[test]
+    fn a_url_decides_host_port_and_tls() {
+        let plain = Some((0, "b.example".into(), 81, "/p/q".into()));
+        assert_eq!(target("http://b.example:81/p/q"), plain);
+        assert_eq!(
+            target("https://b.example/"),
+            Some((7, "b.example".into(), 443, "/".into()))
+        );
+        assert_eq!(
+            target("wss://b.example"),
+            Some((7, "b.example".into(), 443, "/".into()))
+        );
+        assert_eq!(
+            target("ws://b.example/w"),
+            Some((0, "b.example".into(), 80, "/w".into()))
+        );
+    }
+
+    #[test]
+    fn other_schemes_and_empty_hosts_are_refused() {
+        assert_eq!(target("ftp://b.example/x"), None);
+        assert_eq!(target("http:///x"), None);
+        assert_eq!(target("relative/path"), None);
+    }
 }
