@@ -170,6 +170,8 @@ impl Pt {
                 return;
             }
             cs.in_table = false;
+            // (forget takes it off the assumed-writable list)
+            cs.writable_queued = false;
             cs.events
         };
         let _ = self.poller.delete(conn.fd());
