@@ -31,9 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static volatile int interrupted;
 static const char *docroot = ".";
 #include "cblog.h"
+#include "serve.h"
 
 struct pss {
 	unsigned char *body;
@@ -219,18 +219,10 @@ static struct lws_protocols protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL }
 };
 
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
-
 int
 main(int argc, char **argv)
 {
 	struct lws_context_creation_info info;
-	struct lws_context *context;
 	int n;
 
 	memset(&info, 0, sizeof info);
@@ -268,24 +260,5 @@ main(int argc, char **argv)
 	/* lws 2.0 serves TLS only with this option (test-server.c sets it too) */
 	if (info.ssl_cert_filepath)
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-
-	context = lws_create_context(&info);
-	if (!context) {
-		fprintf(stderr, "lws_create_context failed\n");
-		return 1;
-	}
-	printf("port %d\n", info.port);
-	fflush(stdout);
-
-	while (!interrupted)
-		if (lws_service(context, 100) < 0)
-			break;
-
-	lws_context_destroy(context);
-	if (cblog)
-		fclose(cblog);
-	printf("destroyed\n");
-	return 0;
+	return run_server(&info);
 }

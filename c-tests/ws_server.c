@@ -33,8 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static volatile int interrupted;
 #include "cblog.h"
+#include "serve.h"
 static size_t queue_limit = 4 * 1024 * 1024;
 static int refuse_client_certs;
 
@@ -200,18 +200,10 @@ static struct lws_protocols protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL }
 };
 
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
-
 int
 main(int argc, char **argv)
 {
 	struct lws_context_creation_info info;
-	struct lws_context *context;
 	int n, require_client_cert = 0, no_global_init = 0;
 
 	memset(&info, 0, sizeof info);
@@ -253,22 +245,5 @@ main(int argc, char **argv)
 	if (require_client_cert)
 		info.options |= LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT;
 	info.protocols = protocols;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-
-	context = lws_create_context(&info);
-	if (!context) {
-		fprintf(stderr, "lws_create_context failed\n");
-		return 1;
-	}
-	printf("port %d\n", info.port);
-	fflush(stdout);
-	while (!interrupted)
-		if (lws_service(context, 100) < 0)
-			break;
-	lws_context_destroy(context);
-	if (cblog)
-		fclose(cblog);
-	printf("destroyed\n");
-	return 0;
+	return run_server(&info);
 }

@@ -649,19 +649,14 @@ pub fn write(conn: &Arc<Conn>, data: &[u8]) -> i32 {
     write_with(conn, data, false)
 }
 
-/// `write`; with `more`, data follows at once (see Stream::write_before_more).
+/// `write`; with `more`, data follows at once (see Stream::send).
 fn write_with(conn: &Arc<Conn>, data: &[u8], more: bool) -> i32 {
     let outcome = with_http(conn, |h| {
         if !h.tx.is_empty() {
             return Err(Some("write while a previous write is still buffered"));
         }
-        let sent = if more {
-            h.stream.write_before_more(data)
-        } else {
-            h.stream.write(data)
-        };
         // (the peer went away: routine, not the application's error)
-        let n = sent.map_err(|_| None)?;
+        let n = h.stream.send(data, more).map_err(|_| None)?;
         if n < data.len() {
             h.tx.extend_from_slice(&data[n..]);
             return Ok(true);

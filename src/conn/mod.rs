@@ -71,6 +71,11 @@ pub struct ConnState {
 }
 
 impl ConnState {
+    /// WRITABLE is wanted and served by the pt rather than epoll.
+    fn assumed_writable_wanted(&self) -> bool {
+        !self.dead && self.in_table && self.events & WRITABLE != 0 && self.armed & WRITABLE == 0
+    }
+
     /// The address of the per-session data C sees (0 for none).
     pub fn user_addr(&self) -> usize {
         if self.user_ext != 0 {
@@ -292,18 +297,14 @@ impl Conn {
     pub fn take_assumed_writable(&self) -> bool {
         let mut st = self.state();
         st.writable_queued = false;
-        !st.dead && st.in_table && st.events & WRITABLE != 0 && st.armed & WRITABLE == 0
+        st.assumed_writable_wanted()
     }
 
     /// After its turn: true (and marked queued) if the assumed WRITABLE is
     /// still wanted and nobody queued it again meanwhile.
     pub fn requeue_assumed_writable(&self) -> bool {
         let mut st = self.state();
-        let again = !st.writable_queued
-            && !st.dead
-            && st.in_table
-            && st.events & WRITABLE != 0
-            && st.armed & WRITABLE == 0;
+        let again = !st.writable_queued && st.assumed_writable_wanted();
         st.writable_queued |= again;
         again
     }

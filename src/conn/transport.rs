@@ -163,22 +163,16 @@ impl Stream {
         }
     }
 
-    /// Like `write`, but a plain TCP socket holds the bytes back for the
-    /// send that follows at once (a response head before its sendfile body).
-    pub fn write_before_more(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => match crate::plat::sock::send_more(s.as_raw_fd(), buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
-                r => r,
-            },
-            _ => self.write(buf),
-        }
-    }
-
     /// Writes what the socket takes now: Ok(0) when it takes nothing.
     pub fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.send(buf, false)
+    }
+
+    /// `write`; with `more`, a plain TCP socket holds the bytes back for the
+    /// send that follows at once (a response head before its sendfile body).
+    pub fn send(&mut self, buf: &[u8], more: bool) -> io::Result<usize> {
         let r = match self {
+            Stream::Tcp(s) if more => crate::plat::sock::send_more(s.as_raw_fd(), buf),
             Stream::Tcp(s) => s.write(buf),
             Stream::Unix(s) => s.write(buf),
             // OpenSSL keeps a refused record and takes the rest of the same

@@ -179,13 +179,13 @@ impl Context {
                 if vcfg.listen.port.is_some()
                     && has_option(vcfg.options, O::LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT) =>
             {
-                let ctx = Arc::downgrade(self);
-                let owner2 = owner.clone();
+                // the context and this vhost, for OpenSSL's callbacks once
+                // both exist
+                let (ctx, me) = (Arc::downgrade(self), owner.clone());
+                let parties = move || Some((ctx.upgrade()?, me.get()?.upgrade()?));
+                let parties2 = parties.clone();
                 let check: crate::tls::ClientCertCheck = Box::new(move |store, ok| {
-                    let (Some(ctx), Some(vh)) = (
-                        ctx.upgrade(),
-                        owner2.get().and_then(std::sync::Weak::upgrade),
-                    ) else {
+                    let Some((ctx, vh)) = parties2() else {
                         return ok;
                     };
                     let fake = Conn::fake(&ctx, &vh, 0);
@@ -200,15 +200,9 @@ impl Context {
                     // reverse (the original let a 0 accept any certificate)
                     ok && r == 0
                 });
-                let ctx = Arc::downgrade(self);
-                let owner2 = owner.clone();
                 let sni: crate::tls::SniSelect = Box::new(move |name| {
-                    let (ctx, vh) = (
-                        ctx.upgrade()?,
-                        owner2.get().and_then(std::sync::Weak::upgrade)?,
-                    );
-                    let chosen = ctx.vhost_for_host(&vh, name.as_bytes());
-                    chosen.tls_server.clone()
+                    let (ctx, vh) = parties()?;
+                    ctx.vhost_for_host(&vh, name.as_bytes()).tls_server.clone()
                 });
                 Some(crate::tls::server_context(&vcfg.tls, check, sni).map_err(io::Error::other)?)
             }

@@ -789,6 +789,27 @@ impl Runner {
         }
     }
 
+    /// Runs `warmup` seconds, then a measured window of `seconds`, then
+    /// stops sending and resets every connection.
+    fn measure(&mut self, warmup: f64, seconds: f64, pid: Option<i32>) -> Window {
+        self.run_for(Duration::from_secs_f64(warmup));
+        let (cpu0, own0, m0) = (pid.and_then(process_cpu), own_cpu(), machine_cpu());
+        let start = Instant::now();
+        self.window = Some(start);
+        self.run_for(Duration::from_secs_f64(seconds));
+        let elapsed = start.elapsed().as_secs_f64();
+        let (cpu1, own1, m1) = (pid.and_then(process_cpu), own_cpu(), machine_cpu());
+        self.running = false;
+        self.abort_all();
+        let server_cpu = cpu0.zip(cpu1).map(|(a, b)| b - a);
+        Window {
+            elapsed,
+            server_cpu,
+            own_cpu: own1 - own0,
+            foreign: foreign(m0, m1, server_cpu.unwrap_or(0.0), own1 - own0),
+        }
+    }
+
     fn run_for(&mut self, d: Duration) {
         let end = Instant::now() + d;
         let mut last_check = Instant::now();
@@ -806,6 +827,22 @@ impl Runner {
                 last_check = Instant::now();
             }
         }
+    }
+}
+
+/// CPU seen over a measured window: the server's (None without
+/// --server-pid or /proc), the load generator's, and other processes' (as
+/// JSON: a number or null).
+struct Window {
+    elapsed: f64,
+    server_cpu: Option<f64>,
+    own_cpu: f64,
+    foreign: String,
+}
+
+impl Window {
+    fn server_cpu_json(&self) -> String {
+        self.server_cpu.map_or("null".into(), |c| format!("{c:.3}"))
     }
 }
 
@@ -835,24 +872,10 @@ fn echo(o: Options) {
             }
         }
     }
-    r.run_for(Duration::from_secs_f64(warmup));
-    let (cpu0, own0, m0) = (pid.and_then(process_cpu), own_cpu(), machine_cpu());
-    let start = Instant::now();
-    r.window = Some(start);
-    r.run_for(Duration::from_secs_f64(seconds));
-    let elapsed = start.elapsed().as_secs_f64();
-    let (cpu1, own1, m1) = (pid.and_then(process_cpu), own_cpu(), machine_cpu());
-    r.running = false;
-    r.abort_all();
+    let w = r.measure(warmup, seconds, pid);
     r.latencies.sort_unstable();
-    let server_cpu = match (cpu0, cpu1) {
-        (Some(a), Some(b)) => format!("{:.3}", b - a),
-        _ => "null".into(),
-    };
-    let per_100k = match (cpu0, cpu1) {
-        (Some(a), Some(b)) if r.round_trips > 0 => {
-            format!("{:.4}", (b - a) / r.round_trips as f64 * 100_000.0)
-        }
+    let per_100k = match w.server_cpu {
+        Some(c) if r.round_trips > 0 => format!("{:.4}", c / r.round_trips as f64 * 100_000.0),
         _ => "null".into(),
     };
     println!(
@@ -862,20 +885,15 @@ fn echo(o: Options) {
         r.o.conns,
         r.o.size,
         r.o.rate.map_or("null".into(), |v| format!("{v}")),
-        elapsed,
+        w.elapsed,
         r.round_trips,
-        r.round_trips as f64 / elapsed,
+        r.round_trips as f64 / w.elapsed,
         percentile(&r.latencies, 50.0),
         percentile(&r.latencies, 99.0),
-        server_cpu,
+        w.server_cpu_json(),
         per_100k,
-        own1 - own0,
-        foreign(
-            m0,
-            m1,
-            cpu1.unwrap_or(0.0) - cpu0.unwrap_or(0.0),
-            own1 - own0
-        )
+        w.own_cpu,
+        w.foreign
     );
     if r.round_trips == 0 {
         r.fail("no round trip completed");
@@ -911,35 +929,18 @@ fn connrate(o: Options) {
             r.fail(&e);
         }
     }
-    r.run_for(Duration::from_secs_f64(warmup));
-    let (cpu0, own0, m0) = (pid.and_then(process_cpu), own_cpu(), machine_cpu());
-    let start = Instant::now();
-    r.window = Some(start);
-    r.run_for(Duration::from_secs_f64(seconds));
-    let elapsed = start.elapsed().as_secs_f64();
-    let (cpu1, own1, m1) = (pid.and_then(process_cpu), own_cpu(), machine_cpu());
-    r.running = false;
-    r.abort_all();
-    let server_cpu = match (cpu0, cpu1) {
-        (Some(a), Some(b)) => format!("{:.3}", b - a),
-        _ => "null".into(),
-    };
+    let w = r.measure(warmup, seconds, pid);
     println!(
         "{{\"mode\":\"connrate\",\"conns\":{},\"seconds\":{:.3},\"connections\":{},\"cps\":{:.1},\
          \"errors\":{},\"server_cpu_s\":{},\"loadgen_cpu_s\":{:.3},\"foreign_cpu_s\":{}}}",
         r.o.conns,
-        elapsed,
+        w.elapsed,
         r.completed,
-        r.completed as f64 / elapsed,
+        r.completed as f64 / w.elapsed,
         r.errors,
-        server_cpu,
-        own1 - own0,
-        foreign(
-            m0,
-            m1,
-            cpu1.unwrap_or(0.0) - cpu0.unwrap_or(0.0),
-            own1 - own0
-        )
+        w.server_cpu_json(),
+        w.own_cpu,
+        w.foreign
     );
     if r.errors > 0 {
         r.fail(&format!(
