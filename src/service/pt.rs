@@ -525,6 +525,19 @@ fn accept(listener: &Arc<Conn>) {
     }
 }
 
+/// HTTP_DROP_PROTOCOL, only for a connection that has per-session data to
+/// drop (one closed before its first request has none, and an application
+/// freeing things through `user` must never see NULL there).
+fn drop_protocol(conn: &Arc<Conn>) {
+    if conn.state().user_addr() != 0 {
+        conn.callback(
+            reason(R::LWS_CALLBACK_HTTP_DROP_PROTOCOL),
+            std::ptr::null_mut(),
+            0,
+        );
+    }
+}
+
 /// Closes a connection: linger first for an orderly application close, then
 /// the final callbacks for its state, then out of the poll set and table.
 pub fn close(conn: &Arc<Conn>, why: CloseWhy) {
@@ -547,11 +560,7 @@ pub fn close(conn: &Arc<Conn>, why: CloseWhy) {
         http::finals(conn, why)
     };
     if finals.drop_and_closed_first {
-        conn.callback(
-            reason(R::LWS_CALLBACK_HTTP_DROP_PROTOCOL),
-            std::ptr::null_mut(),
-            0,
-        );
+        drop_protocol(conn);
         conn.callback_p0(reason(R::LWS_CALLBACK_CLOSED_HTTP), std::ptr::null_mut(), 0);
     }
     if finals.closed_client_http {
@@ -572,13 +581,7 @@ pub fn close(conn: &Arc<Conn>, why: CloseWhy) {
         conn.callback_p0(reason(R::LWS_CALLBACK_CLOSED_HTTP), std::ptr::null_mut(), 0);
     }
     if finals.ws_closed {
-        if conn.state().user.is_some() {
-            conn.callback(
-                reason(R::LWS_CALLBACK_HTTP_DROP_PROTOCOL),
-                std::ptr::null_mut(),
-                0,
-            );
-        }
+        drop_protocol(conn);
         conn.callback(reason(R::LWS_CALLBACK_CLOSED), std::ptr::null_mut(), 0);
     }
     conn.callback_p0(reason(R::LWS_CALLBACK_WSI_DESTROY), std::ptr::null_mut(), 0);
