@@ -115,8 +115,11 @@ pub fn check_ws_reply(
     }
     match reply.header("sec-websocket-protocol") {
         None => Ok(None),
+        // Servers built on the original echo the whole requested list;
+        // RFC 6455 servers (ours, browsers' peers) name one item of it.
         Some(chosen) => {
-            let listed = offered.is_some_and(|o| handshake::protocols(o).any(|p| p == chosen));
+            let listed = offered
+                .is_some_and(|o| o == chosen || handshake::protocols(o).any(|p| p == chosen));
             if listed {
                 Ok(Some(chosen.to_vec()))
             } else {
@@ -176,6 +179,19 @@ Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n";
         );
         assert_eq!(
             check_ws_reply(&reply(&with_proto), key, Some(b"a")),
+            Err("HS: Cannot match protocol")
+        );
+        let whole = format!("{ok}Sec-WebSocket-Protocol: a,b\r\n\r\n");
+        assert_eq!(
+            check_ws_reply(&reply(&whole), key, Some(b"a,b")),
+            Ok(Some(b"a,b".to_vec()))
+        );
+        assert_eq!(
+            check_ws_reply(&reply(&with_proto), key, Some(b"a,b")),
+            Ok(Some(b"b".to_vec()))
+        );
+        assert_eq!(
+            check_ws_reply(&reply(&whole), key, Some(b"a,b,c")),
             Err("HS: Cannot match protocol")
         );
         assert_eq!(

@@ -68,6 +68,9 @@ struct Body {
     remaining: Option<u64>,
     keepalive: bool,
     done: bool,
+    /// read bytes (or TLS-decrypted ones) wait for the next
+    /// RECEIVE_CLIENT_HTTP: no poll event will announce them
+    held: bool,
 }
 
 fn with_client<T>(conn: &Conn, f: impl FnOnce(&mut ClientState) -> T) -> Option<T> {
@@ -524,12 +527,22 @@ fn ws_reply(conn: &Arc<Conn>, reply: &Reply) -> Flow {
         Ok(chosen) => chosen,
         Err(msg) => return fail_reply(conn, msg),
     };
+    // The protocol named like the reply, else the one named like the whole
+    // request (lws applications name a protocol by the list it asks for:
+    // "dumb-increment-protocol,fake-nonexistant-protocol").
     let index = match &chosen {
-        None => 0,
-        Some(name) => match conn.vhost().protocol_by_name(name) {
-            Some(i) => i,
-            None => return fail_reply(conn, "HS: Cannot match protocol"),
-        },
+        None => Some(0),
+        Some(name) => {
+            let vhost = conn.vhost();
+            vhost.protocol_by_name(name).or_else(|| {
+                with_client(conn, |c| c.req.protocols.clone())
+                    .flatten()
+                    .and_then(|asked| vhost.protocol_by_name(&asked))
+            })
+        }
+    };
+    let Some(index) = index else {
+        return fail_reply(conn, "HS: Cannot match protocol");
     };
     let external = conn.has_external_user();
     {
@@ -589,6 +602,7 @@ fn http_reply(conn: &Arc<Conn>, reply: &Reply) -> Flow {
             remaining,
             keepalive,
             done: remaining == Some(0),
+            held: false,
         })
     });
     if conn.callback_p0(
@@ -646,19 +660,23 @@ pub fn body_readable(conn: &Arc<Conn>) -> Flow {
 pub fn http_client_read(conn: &Arc<Conn>, buf: &mut [u8]) -> (i32, usize) {
     // bytes that arrived with the reply head first, then the socket
     let got = with_http(conn, |h| {
-        if !h.rx.is_empty() {
+        let n = if !h.rx.is_empty() {
             let n = h.rx.len().min(buf.len());
             buf[..n].copy_from_slice(&h.rx[..n]);
             h.rx.drain(..n);
-            return Ok(n);
-        }
-        match h.stream.read(buf) {
-            Ok(super::transport::ReadOutcome::Data(n)) => Ok(n),
-            Ok(_) => Ok(0),
-            Err(_) => Err(()),
-        }
+            n
+        } else {
+            match h.stream.read(buf) {
+                Ok(super::transport::ReadOutcome::Data(n)) => n,
+                Ok(_) => 0,
+                Err(_) => return Err(()),
+            }
+        };
+        Ok((n, !h.rx.is_empty() || h.stream.tls_pending()))
     });
-    let Some(Ok(n)) = got else { return (-1, 0) };
+    let Some(Ok((n, held))) = got else {
+        return (-1, 0);
+    };
     let mut pieces: Vec<std::ops::Range<usize>> = Vec::new();
     let mut completed = false;
     let ok = with_client(conn, |c| {
@@ -696,6 +714,7 @@ pub fn http_client_read(conn: &Arc<Conn>, buf: &mut [u8]) -> (i32, usize) {
         if completed {
             body.done = true;
         }
+        body.held = held && !completed;
         true
     })
     .unwrap_or(false);
@@ -727,10 +746,26 @@ pub fn http_client_read(conn: &Arc<Conn>, buf: &mut [u8]) -> (i32, usize) {
         }
         return (0, n);
     }
-    if n > 0 {
+    if held {
+        conn.ctx.pts[conn.tsi].mark_pending(conn);
+    } else if n > 0 {
         conn.add_events(READABLE);
     }
     (0, n)
+}
+
+/// A pending pass over a client receiving its body: bytes already read wait
+/// for the application, so RECEIVE_CLIENT_HTTP again.
+pub(crate) fn body_held(conn: &Arc<Conn>) -> Step {
+    let held = with_client(conn, |c| {
+        c.body.as_mut().is_some_and(|b| std::mem::take(&mut b.held))
+    })
+    .unwrap_or(false);
+    if held {
+        Step::Done(body_available(conn))
+    } else {
+        Step::Wait
+    }
 }
 
 /// `lws_client_http_body_pending`.

@@ -353,7 +353,8 @@ pub fn process(conn: &Arc<Conn>) -> Flow {
             Phase::Ws => ws::deliver(conn),
             Phase::ClientReply => client::read_reply(conn),
             Phase::ClientProxy => client::read_proxy_reply(conn),
-            Phase::ClientConnect | Phase::ClientHttp => return Flow::Continue,
+            Phase::ClientHttp => client::body_held(conn),
+            Phase::ClientConnect => return Flow::Continue,
             Phase::Responding | Phase::Linger => return Flow::Continue,
         };
         match step {
