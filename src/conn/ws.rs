@@ -20,6 +20,8 @@ use crate::ws::handshake;
 pub const LWS_PRE: usize = 16;
 /// Longest close reason lws_close_reason keeps (125 minus the code).
 const CLOSE_REASON_MAX: usize = 123;
+/// PONG frames (payload + 2 header bytes) queued at most per connection.
+const PONG_QUEUE_MAX: usize = 4096;
 /// How long we wait for the peer's CLOSE after sending ours.
 const CLOSE_ACK_SECS: i64 = 1;
 
@@ -33,8 +35,9 @@ pub struct WsState {
     pub fin: bool,
     pub binary: bool,
     pub remaining: u64,
-    /// the last PING's payload, answered at the next writable moment
-    pending_pong: Option<Vec<u8>>,
+    /// the payloads of PINGs not answered yet, answered in order at the
+    /// next writable moment (at most PONG_QUEUE_MAX bytes of frames)
+    pongs: std::collections::VecDeque<Vec<u8>>,
     /// a CLOSE to send at the next writable moment, then close
     pending_close: Option<Vec<u8>>,
     /// what lws_close_reason set: the CLOSE payload of an application close
@@ -64,7 +67,7 @@ impl WsState {
             fin: false,
             binary: false,
             remaining: 0,
-            pending_pong: None,
+            pongs: std::collections::VecDeque::new(),
             pending_close: None,
             close_reason: None,
             closing: false,
@@ -302,9 +305,15 @@ pub(crate) fn deliver(conn: &Arc<Conn>) -> Step {
                 take_payload(ws, &h.rx, payload, fin, frame_remaining)
             }
             Some(Event::Ping(payload)) => {
-                if !ws.closing {
-                    ws.pending_pong = Some(payload);
+                if ws.closing {
+                    return Next::Again;
                 }
+                let queued: usize = ws.pongs.iter().map(|p| p.len() + 2).sum();
+                if queued + payload.len() + 2 > PONG_QUEUE_MAX {
+                    // a peer pinging faster than it reads our answers
+                    return Next::Fail(frame::CLOSE_POLICY_VIOLATION);
+                }
+                ws.pongs.push_back(payload);
                 Next::Again
             }
             Some(Event::Pong(payload)) => {
@@ -407,7 +416,7 @@ pub(crate) fn deliver(conn: &Arc<Conn>) -> Step {
 
 fn has_control_out(conn: &Conn) -> bool {
     with_ws(conn, |ws| {
-        ws.pending_pong.is_some() || ws.pending_close.is_some()
+        !ws.pongs.is_empty() || ws.pending_close.is_some()
     })
     .unwrap_or(false)
 }
@@ -499,17 +508,21 @@ pub fn write(conn: &Arc<Conn>, frame: &mut [u8], mode: u32, fin: bool) -> i32 {
 /// CLOSE, then a pending PONG (followed by an unrequested WRITEABLE, as lws
 /// did), then the idle PING, then SERVER_WRITEABLE.
 pub fn on_writable(conn: &Arc<Conn>, was_buffered: bool) -> Flow {
-    let (close, pong, ping) = with_ws(conn, |ws| {
+    let (close, ping) = with_ws(conn, |ws| {
         let ping = ws.ping_due && !ws.ping_out;
-        (ws.pending_close.take(), ws.pending_pong.take(), ping)
+        (ws.pending_close.take(), ping)
     })
-    .unwrap_or((None, None, false));
+    .unwrap_or((None, false));
     if let Some(payload) = close {
         send_close_now(conn, &payload);
         return Flow::Close(CloseWhy::App);
     }
     let mut unrequested = was_buffered;
-    if let Some(payload) = pong {
+    // one PONG per PING, in order, while the socket takes them
+    while !http::buffered(conn) {
+        let Some(payload) = with_ws(conn, |ws| ws.pongs.pop_front()).flatten() else {
+            break;
+        };
         let mut frame = vec![0; LWS_PRE];
         frame.extend_from_slice(&payload);
         if send_frame(conn, &mut frame, opcode::PONG, true) < 0 {

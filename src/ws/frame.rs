@@ -19,6 +19,8 @@ pub const CLOSE_NORMAL: u16 = 1000;
 pub const CLOSE_PROTOCOL_ERROR: u16 = 1002;
 /// Text that is not UTF-8 (RFC 6455 section 7.4.1).
 pub const CLOSE_INVALID_PAYLOAD: u16 = 1007;
+/// A peer that does not keep to our limits (its PINGs outrun our PONGs).
+pub const CLOSE_POLICY_VIOLATION: u16 = 1008;
 pub const CLOSE_MESSAGE_TOO_BIG: u16 = 1009;
 
 /// Longest control frame payload (RFC 6455 section 5.5).
