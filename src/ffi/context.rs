@@ -382,6 +382,9 @@ pub(crate) unsafe fn create_vhost(
 /// invalid afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn lws_context_destroy(context: *mut lws_context) {
+    if context.is_null() {
+        return;
+    }
     let Some(h) = handle::context("lws_context_destroy", context) else {
         return;
     };

@@ -18,7 +18,7 @@ use std::cell::UnsafeCell;
 use std::collections::{BTreeSet, HashMap};
 use std::ffi::CString;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, LazyLock, RwLock, Weak};
 
 use super::types::{lws, lws_context, lws_plat_file_ops, lws_vhost};
 use crate::conn::Conn;
@@ -67,10 +67,9 @@ impl Hasher for AddrHasher {
 }
 
 impl<T> Registry<T> {
-    const fn new() -> Registry<T> {
+    fn new() -> Registry<T> {
         Registry {
-            shards: [const { RwLock::new(HashMap::with_hasher(BuildHasherDefault::new())) };
-                SHARDS],
+            shards: std::array::from_fn(|_| RwLock::new(AddrMap::default())),
         }
     }
 
@@ -100,9 +99,9 @@ impl<T> Registry<T> {
 }
 
 /// Every connection not yet freed (Conn::new / Drop for Conn).
-pub(crate) static CONNS: Registry<Conn> = Registry::new();
+pub(crate) static CONNS: LazyLock<Registry<Conn>> = LazyLock::new(Registry::new);
 /// Every vhost not yet freed.
-pub(crate) static VHOSTS: Registry<Vhost> = Registry::new();
+pub(crate) static VHOSTS: LazyLock<Registry<Vhost>> = LazyLock::new(Registry::new);
 /// Every `struct lws_context *` from lws_create_context not yet destroyed.
 static CONTEXTS: RwLock<BTreeSet<usize>> = RwLock::new(BTreeSet::new());
 

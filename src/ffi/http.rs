@@ -288,9 +288,8 @@ pub unsafe extern "C" fn lws_finalize_http_header(
 
 /// # Safety
 /// `wsi` is NULL or a live connection.
-unsafe fn http_conn(wsi: *mut lws) -> Option<Arc<Conn>> {
-    handle::conn("lws_finalize_http_header", wsi)
-        .filter(|c| matches!(c.state().role, Role::Http(_)))
+unsafe fn http_conn(func: &str, wsi: *mut lws) -> Option<Arc<Conn>> {
+    handle::conn(func, wsi).filter(|c| matches!(c.state().role, Role::Http(_)))
 }
 
 /// Sends a status page for `code` with `html_body` in it. Returns non-zero
@@ -305,7 +304,7 @@ pub unsafe extern "C" fn lws_return_http_status(
     html_body: *const c_char,
 ) -> c_int {
     // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { http_conn(wsi) }) else {
+    let Some(conn) = (unsafe { http_conn("lws_return_http_status", wsi) }) else {
         return -1;
     };
     let body = if html_body.is_null() {
@@ -336,9 +335,13 @@ pub unsafe extern "C" fn lws_http_redirect(
 ) -> c_int {
     let _ = (p, end);
     // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { http_conn(wsi) }) else {
+    let Some(conn) = (unsafe { http_conn("lws_http_redirect", wsi) }) else {
         return -1;
     };
+    if loc.is_null() || len < 0 {
+        lwsl_err!("lws_http_redirect: bad location (NULL or negative length {len})");
+        return -1;
+    }
     // SAFETY: per this function's contract.
     let location = unsafe { in_bytes(loc, len) };
     guard("lws_http_redirect", -1, || {
@@ -355,7 +358,7 @@ pub unsafe extern "C" fn lws_http_redirect(
 #[no_mangle]
 pub unsafe extern "C" fn lws_http_transaction_completed(wsi: *mut lws) -> c_int {
     // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { http_conn(wsi) }) else {
+    let Some(conn) = (unsafe { http_conn("lws_http_transaction_completed", wsi) }) else {
         return 1;
     };
     guard("lws_http_transaction_completed", 1, || {
@@ -379,7 +382,7 @@ pub unsafe extern "C" fn lws_serve_http_file(
     other_headers_len: c_int,
 ) -> c_int {
     // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { http_conn(wsi) }) else {
+    let Some(conn) = (unsafe { http_conn("lws_serve_http_file", wsi) }) else {
         return -1;
     };
     if file.is_null() {
@@ -408,7 +411,7 @@ pub unsafe extern "C" fn lws_serve_http_file(
 #[no_mangle]
 pub unsafe extern "C" fn lws_serve_http_file_fragment(wsi: *mut lws) -> c_int {
     // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { http_conn(wsi) }) else {
+    let Some(conn) = (unsafe { http_conn("lws_serve_http_file_fragment", wsi) }) else {
         return -1;
     };
     guard("lws_serve_http_file_fragment", -1, || {

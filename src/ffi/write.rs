@@ -103,8 +103,8 @@ pub unsafe extern "C" fn lws_write(
         guard("lws_write", (), || core_http::fail(&conn));
         return -1;
     }
-    if conn.is_dead() {
-        lwsl_err!("lws_write: wsi {wsi:p} is already closed");
+    if conn.is_dead() || !conn.state().in_table {
+        lwsl_err!("lws_write: wsi {wsi:p} is closed");
         return -1;
     }
     let flags = W::LWS_WRITE_NO_FIN as u32 | W::LWS_WRITE_CLIENT_IGNORE_XOR_MASK as u32;
@@ -178,6 +178,11 @@ pub unsafe extern "C" fn lws_callback_on_writable(wsi: *mut lws) -> c_int {
     };
     if conn.is_dead() {
         return 0;
+    }
+    if !conn.state().in_table {
+        // (closing: its final callbacks run after it left the poll set)
+        lwsl_err!("lws_callback_on_writable: wsi {wsi:p} is not in the poll set");
+        return -1;
     }
     if !matches!(conn.state().role, Role::Http(_)) {
         return -1;
