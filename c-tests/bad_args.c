@@ -274,10 +274,24 @@ static void null_checks(void)
 	CHECK(lws_interface_to_sa(0, NULL, NULL, 0), -1);
 }
 
+static struct lws *connect_echo(int port)
+{
+	struct lws_client_connect_info ci;
+
+	memset(&ci, 0, sizeof(ci));
+	ci.context = ctx;
+	ci.address = "127.0.0.1";
+	ci.port = port;
+	ci.path = "/";
+	ci.host = "127.0.0.1";
+	ci.origin = "127.0.0.1";
+	ci.protocol = "echo";
+	return lws_client_connect_via_info(&ci);
+}
+
 int main(void)
 {
 	struct lws_context_creation_info info;
-	struct lws_client_connect_info ci;
 	struct lws_vhost *vh;
 	struct lws_context *dead_ctx;
 	unsigned char *edge;
@@ -297,15 +311,7 @@ int main(void)
 	null_checks();
 
 	for (i = 0; i < 2; i++) {
-		memset(&ci, 0, sizeof(ci));
-		ci.context = ctx;
-		ci.address = "127.0.0.1";
-		ci.port = info.port;
-		ci.path = "/";
-		ci.host = "127.0.0.1";
-		ci.origin = "127.0.0.1";
-		ci.protocol = "echo";
-		cli[i] = lws_client_connect_via_info(&ci);
+		cli[i] = connect_echo(info.port);
 	}
 	for (n = 0; n < 2000 && (established < 2 || srv_count < 2); n++)
 		lws_service(ctx, 10);
@@ -331,18 +337,10 @@ int main(void)
 	CHECK(lws_write(cli[1], edge, (size_t)-1, LWS_WRITE_BINARY), -1);
 	/* that closed client B: reconnect it */
 	cli[1] = NULL;
-	memset(&ci, 0, sizeof(ci));
-	ci.context = ctx;
-	ci.address = "127.0.0.1";
-	ci.port = info.port;
-	ci.path = "/";
-	ci.host = "127.0.0.1";
-	ci.origin = "127.0.0.1";
-	ci.protocol = "echo";
 	srv_count = 1;
 	established = 1;
 	b_closed = 0;
-	cli[1] = lws_client_connect_via_info(&ci);
+	cli[1] = connect_echo(info.port);
 	for (n = 0; n < 2000 && (established < 2 || srv_count < 2); n++)
 		lws_service(ctx, 10);
 	CHECK(established, 2);
