@@ -60,8 +60,9 @@ pub unsafe extern "C" fn lws_close_reason(
     let reason = if buf.is_null() {
         &[][..]
     } else {
-        // SAFETY: per this function's contract.
-        unsafe { std::slice::from_raw_parts(buf, len) }
+        // SAFETY: per this function's contract; only the first 123 bytes
+        // are ever used, so a wrong length reads no further.
+        unsafe { std::slice::from_raw_parts(buf, len.min(125)) }
     };
     guard("lws_close_reason", (), || {
         core_ws::set_close_reason(&conn, status.0 as u16, reason)
