@@ -919,9 +919,12 @@ LWS_VISIBLE LWS_EXTERN
 struct lws_context *lws_create_context(struct lws_context_creation_info *info);
 
 // Closes every connection, runs PROTOCOL_DESTROY and frees the context.
+// NULL, a context already destroyed or a foreign pointer is refused with
+// an error.
 //
 // # Safety
-// `context` is NULL or a live context; it is invalid afterwards.
+// `context` is NULL or a pointer lws_create_context returned; it is
+// invalid afterwards.
 LWS_VISIBLE LWS_EXTERN void lws_context_destroy(struct lws_context *context);
 
 // The `user` pointer given at creation.
@@ -1529,12 +1532,18 @@ void lws_close_reason(struct lws *wsi,
 // it is writable); -1 on a dead connection or a write while output is
 // still buffered. WebSocket modes build the frame header in the LWS_PRE
 // bytes before `buf` and send header and payload in one write; they return
-// `len` (plus the header for PING/PONG), or 0 on a connection that is not
-// an established WebSocket.
+// `len` (plus the header for PING/PONG), 0 on a connection that is not
+// an established WebSocket, -1 for an unknown mode.
+//
+// A length that cannot be right (more than INT_MAX, so not even the
+// return value can hold it: typically -1 from a length field) fails with
+// -1 and closes this connection, as does a buffer the kernel finds is not
+// (all) memory; other connections are not affected.
 //
 // # Safety
-// `wsi` is NULL or live; `buf` NULL or `len` readable bytes, with LWS_PRE
-// writable bytes before it for the WebSocket modes.
+// `wsi` is NULL or a connection from this library; `buf` NULL or `len`
+// readable bytes, with LWS_PRE writable bytes before it for the WebSocket
+// modes (and the payload writable too on a client, which masks it there).
 LWS_VISIBLE LWS_EXTERN
 int lws_write(struct lws *wsi,
               unsigned char *buf,

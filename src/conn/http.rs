@@ -15,6 +15,7 @@ use crate::http::request::{self, HeadError, Method};
 use crate::http::response::{self, HeaderCursor, NoRoom, StatusBlock};
 use crate::http::tokens;
 use crate::plat::epoll::{READABLE, WRITABLE};
+use crate::plat::mem;
 use crate::plat::sock;
 use crate::service::pt::CloseWhy;
 use crate::service::vhost::find_mount;
@@ -97,6 +98,9 @@ pub struct HttpConn {
     pub tls_undecided: bool,
     /// plain HTTP on a TLS port (ALLOW_NON_SSL_ON_SSL_PORT)
     pub plain_on_tls_port: bool,
+    /// an lws_write failed on the application's arguments: closed at the
+    /// next writable moment, every write until then fails
+    pub write_failed: bool,
 }
 
 impl HttpConn {
@@ -121,6 +125,7 @@ impl HttpConn {
             tls_handshake: false,
             tls_undecided: false,
             plain_on_tls_port: false,
+            write_failed: false,
         }
     }
 
@@ -651,15 +656,32 @@ pub fn write(conn: &Arc<Conn>, data: &[u8]) -> i32 {
 }
 
 /// `write`; with `more`, data follows at once (see Stream::send).
+///
+/// `data` may be the application's buffer with a length it got wrong: it
+/// goes to the kernel, which refuses unmapped pages with EFAULT, and only
+/// what the socket did not take is copied, by the kernel as well
+/// (plat::mem), so a bad length fails this connection instead of faulting.
 fn write_with(conn: &Arc<Conn>, data: &[u8], more: bool) -> i32 {
     let outcome = with_http(conn, |h| {
+        if h.write_failed {
+            return Err(Some("the connection failed an earlier write"));
+        }
         if !h.tx.is_empty() {
             return Err(Some("write while a previous write is still buffered"));
         }
-        // (the peer went away: routine, not the application's error)
-        let n = h.stream.send(data, more).map_err(|_| None)?;
+        let n = match h.stream.send(data, more) {
+            Ok(n) => n,
+            Err(e) if e.raw_os_error() == Some(libc::EFAULT) => {
+                return Err(Some("the buffer is not readable memory (length too long?)"));
+            }
+            // (the peer went away: routine, not the application's error)
+            Err(_) => return Err(None),
+        };
         if n < data.len() {
-            h.tx.extend_from_slice(&data[n..]);
+            let rest = &data[n..];
+            if mem::append_checked(&mut h.tx, rest.as_ptr(), rest.len()).is_err() {
+                return Err(Some("the buffer is not readable memory (length too long?)"));
+            }
             return Ok(true);
         }
         Ok(false)
@@ -679,7 +701,8 @@ fn write_with(conn: &Arc<Conn>, data: &[u8], more: bool) -> i32 {
             i32::try_from(data.len()).unwrap_or(i32::MAX)
         }
         Some(Err(Some(why))) => {
-            lwsl_err!("lws_write: {why}");
+            lwsl_err!("lws_write: {why}: closing the connection");
+            fail(conn);
             -1
         }
         Some(Err(None)) => {
@@ -687,6 +710,19 @@ fn write_with(conn: &Arc<Conn>, data: &[u8], more: bool) -> i32 {
             -1
         }
         None => -1,
+    }
+}
+
+/// An lws_write the application got wrong: drops buffered output and
+/// closes the connection at its next writable moment (soon: it is made
+/// writable now), without waiting for the application to return -1.
+pub fn fail(conn: &Arc<Conn>) {
+    let failed = with_http(conn, |h| {
+        h.write_failed = true;
+        h.tx = Vec::new();
+    });
+    if failed.is_some() {
+        conn.add_events(WRITABLE);
     }
 }
 
@@ -743,6 +779,9 @@ fn flush(conn: &Arc<Conn>) -> Result<bool, ()> {
 pub fn on_writable(conn: &Arc<Conn>) -> Flow {
     if with_http(conn, |h| h.tls_handshake).unwrap_or(false) {
         return tls_handshake(conn);
+    }
+    if with_http(conn, |h| h.write_failed).unwrap_or(false) {
+        return Flow::Close(CloseWhy::Error);
     }
     let was_buffered = with_http(conn, |h| !h.tx.is_empty()).unwrap_or(false);
     match flush(conn) {

@@ -107,7 +107,7 @@ impl Conn {
         fd: RawFd,
         role: Role,
     ) -> Arc<Conn> {
-        Arc::new(Conn {
+        let conn = Arc::new(Conn {
             ctx,
             vhost: std::sync::RwLock::new(vhost),
             tsi,
@@ -127,7 +127,9 @@ impl Conn {
                 timeout: None,
                 dead: false,
             }),
-        })
+        });
+        crate::ffi::handle::CONNS.insert(&conn);
+        conn
     }
 
     /// A fake connection bound to `protocol` of `vhost`.
@@ -354,6 +356,13 @@ impl Conn {
 
     pub fn is_dead(&self) -> bool {
         self.state().dead
+    }
+}
+
+impl Drop for Conn {
+    /// Freed: C's `struct lws *` for it is no longer accepted.
+    fn drop(&mut self) {
+        crate::ffi::handle::CONNS.remove(std::ptr::from_ref(self) as usize);
     }
 }
 

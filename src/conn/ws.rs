@@ -489,7 +489,10 @@ pub fn write(conn: &Arc<Conn>, frame: &mut [u8], mode: u32, fin: bool) -> i32 {
         m if m == W::LWS_WRITE_PING as u32 => opcode::PING,
         m if m == W::LWS_WRITE_PONG as u32 => opcode::PONG,
         4 => opcode::CLOSE,
-        _ => return 0,
+        _ => {
+            lwsl_err!("lws_write: unknown write protocol {mode}");
+            return -1;
+        }
     };
     let len = frame.len() - LWS_PRE;
     let hlen = send_frame(conn, frame, op, fin);
@@ -498,7 +501,7 @@ pub fn write(conn: &Arc<Conn>, frame: &mut [u8], mode: u32, fin: bool) -> i32 {
     }
     let len = i32::try_from(len).unwrap_or(i32::MAX);
     if matches!(op, opcode::PING | opcode::PONG | opcode::CLOSE) {
-        len + hlen
+        len.saturating_add(hlen)
     } else {
         len
     }
@@ -649,7 +652,7 @@ pub fn is_established(conn: &Conn) -> bool {
     with_ws(conn, |ws| !ws.closing).unwrap_or(false)
 }
 
-fn is_client(conn: &Conn) -> bool {
+pub fn is_client(conn: &Conn) -> bool {
     with_ws(conn, |ws| ws.client).unwrap_or(false)
 }
 

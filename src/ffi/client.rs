@@ -38,8 +38,7 @@ pub unsafe extern "C" fn lws_client_connect_via_info(
             unsafe { *pwsi = wsi };
         }
     };
-    // SAFETY: per this function's contract.
-    let Some(h) = (unsafe { handle::context(info.context) }) else {
+    let Some(h) = handle::context("lws_client_connect_via_info", info.context) else {
         set_pwsi(ptr::null_mut());
         return ptr::null_mut();
     };
@@ -54,12 +53,20 @@ pub unsafe extern "C" fn lws_client_connect_via_info(
     let vhost = if info.vhost.is_null() {
         h.ctx.first_vhost()
     } else {
-        // SAFETY: a non-NULL vhost is a live one.
-        unsafe { handle::vhost(info.vhost) }
+        handle::vhost("lws_client_connect_via_info", info.vhost)
     };
     let Some(vhost) = vhost else {
         set_pwsi(ptr::null_mut());
         return ptr::null_mut();
+    };
+    let parent = if info.parent_wsi.is_null() {
+        None
+    } else {
+        let Some(parent) = handle::conn("lws_client_connect_via_info", info.parent_wsi) else {
+            set_pwsi(ptr::null_mut());
+            return ptr::null_mut();
+        };
+        Some(parent)
     };
     let address = String::from_utf8_lossy(&address).into_owned();
     let req = ConnectRequest {
@@ -74,8 +81,7 @@ pub unsafe extern "C" fn lws_client_connect_via_info(
         // SAFETY: per this function's contract.
         method: unsafe { bytes(info.method) },
         userdata: info.userdata as usize,
-        // SAFETY: parent_wsi is NULL or a live connection.
-        parent: unsafe { handle::conn(info.parent_wsi) },
+        parent,
         tls: info.ssl_connection as u32,
         vhost,
     };
@@ -181,8 +187,7 @@ pub unsafe extern "C" fn lws_http_client_read(
     buf: *mut *mut c_char,
     len: *mut c_int,
 ) -> c_int {
-    // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { handle::conn(wsi) }) else {
+    let Some(conn) = handle::conn("lws_http_client_read", wsi) else {
         return -1;
     };
     // SAFETY: per this function's contract.
@@ -214,8 +219,7 @@ pub unsafe extern "C" fn lws_client_http_body_pending(
     wsi: *mut lws,
     something_left_to_send: c_int,
 ) {
-    // SAFETY: per this function's contract.
-    if let Some(conn) = unsafe { handle::conn(wsi) } {
+    if let Some(conn) = handle::conn("lws_client_http_body_pending", wsi) {
         client::set_body_pending(&conn, something_left_to_send != 0);
     }
 }

@@ -333,11 +333,13 @@ pub unsafe extern "C" fn lws_create_context(
             hostname,
         }));
         ctx.set_c_handle(handle as usize);
+        handle::register_context(handle);
         if !has_option(info.options, O::LWS_SERVER_OPTION_EXPLICIT_VHOSTS) {
             // SAFETY: info is valid per the contract.
             if unsafe { create_vhost(&ctx, info) }.is_none() {
+                handle::unregister_context(handle);
                 // SAFETY: handle came from Box::into_raw above.
-                destroy(*unsafe { Box::from_raw(handle) });
+                unsafe { Box::from_raw(handle) }.ctx.destroy();
                 return ptr::null_mut();
             }
             crate::plat::sock::drop_privileges(info.uid, info.gid);
@@ -371,22 +373,29 @@ pub(crate) unsafe fn create_vhost(
     }
 }
 
-fn destroy(handle: ContextHandle) {
-    handle.ctx.destroy();
-}
-
 /// Closes every connection, runs PROTOCOL_DESTROY and frees the context.
+/// NULL, a context already destroyed or a foreign pointer is refused with
+/// an error.
 ///
 /// # Safety
-/// `context` is NULL or a live context; it is invalid afterwards.
+/// `context` is NULL or a pointer lws_create_context returned; it is
+/// invalid afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn lws_context_destroy(context: *mut lws_context) {
     if context.is_null() {
         return;
     }
-    // SAFETY: a live context is a leaked Box<ContextHandle>.
-    let handle = *unsafe { Box::from_raw(context.cast::<ContextHandle>()) };
-    guard("lws_context_destroy", (), || destroy(handle))
+    let Some(h) = handle::context("lws_context_destroy", context) else {
+        return;
+    };
+    // Callbacks run during the teardown may still use the context pointer:
+    // it stays registered (and allocated) until they are done.
+    guard("lws_context_destroy", (), || h.ctx.destroy());
+    if handle::unregister_context(context.cast()) {
+        // SAFETY: a registered context is a leaked Box<ContextHandle>, and
+        // only the call that unregistered it frees it.
+        drop(unsafe { Box::from_raw(context.cast::<ContextHandle>()) });
+    }
 }
 
 /// The `user` pointer given at creation.
@@ -395,8 +404,8 @@ pub unsafe extern "C" fn lws_context_destroy(context: *mut lws_context) {
 /// `context` is NULL or a live context.
 #[no_mangle]
 pub unsafe extern "C" fn lws_context_user(context: *mut lws_context) -> *mut c_void {
-    // SAFETY: per this function's contract.
-    unsafe { handle::context(context) }.map_or(ptr::null_mut(), |h| h.ctx.cfg.user as *mut c_void)
+    handle::context("lws_context_user", context)
+        .map_or(ptr::null_mut(), |h| h.ctx.cfg.user as *mut c_void)
 }
 
 /// The host name found at creation ("unknown" with SKIP_SERVER_CANONICAL_NAME).
@@ -406,8 +415,7 @@ pub unsafe extern "C" fn lws_context_user(context: *mut lws_context) -> *mut c_v
 #[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lws_canonical_hostname(context: *mut lws_context) -> *const c_char {
-    // SAFETY: per this function's contract.
-    unsafe { handle::context(context) }.map_or(ptr::null(), |h| h.hostname.as_ptr())
+    handle::context("lws_canonical_hostname", context).map_or(ptr::null(), |h| h.hostname.as_ptr())
 }
 
 /// Fills `buf` with `len` random bytes; returns how many were read.
@@ -420,8 +428,7 @@ pub unsafe extern "C" fn lws_get_random(
     buf: *mut c_void,
     len: c_int,
 ) -> c_int {
-    // SAFETY: per this function's contract.
-    let Some(h) = (unsafe { handle::context(context) }) else {
+    let Some(h) = handle::context("lws_get_random", context) else {
         return -1;
     };
     let Ok(len) = usize::try_from(len) else {
@@ -442,8 +449,7 @@ pub unsafe extern "C" fn lws_get_random(
 #[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lws_get_count_threads(context: *mut lws_context) -> c_int {
-    // SAFETY: per this function's contract.
-    unsafe { handle::context(context) }.map_or(-1, |h| h.ctx.pts.len() as c_int)
+    handle::context("lws_get_count_threads", context).map_or(-1, |h| h.ctx.pts.len() as c_int)
 }
 
 /// Ends start-up: with EXPLICIT_VHOSTS, drops to the configured uid/gid now
@@ -453,8 +459,7 @@ pub unsafe extern "C" fn lws_get_count_threads(context: *mut lws_context) -> c_i
 /// `context` is NULL or a live context.
 #[no_mangle]
 pub unsafe extern "C" fn lws_finalize_startup(context: *mut lws_context) -> c_int {
-    // SAFETY: per this function's contract.
-    let Some(h) = (unsafe { handle::context(context) }) else {
+    let Some(h) = handle::context("lws_finalize_startup", context) else {
         return -1;
     };
     if has_option(h.ctx.cfg.options, O::LWS_SERVER_OPTION_EXPLICIT_VHOSTS) {

@@ -167,8 +167,7 @@ impl FileOps for CFileOps {
 #[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lws_get_fops(context: *mut lws_context) -> *mut lws_plat_file_ops {
-    // SAFETY: per this function's contract.
-    match unsafe { handle::context(context) } {
+    match handle::context("lws_get_fops", context) {
         Some(h) => h.fops.get(),
         None => ptr::null_mut(),
     }

@@ -18,9 +18,8 @@ use crate::http::{mime, tokens};
 
 /// Runs `f` on the connection's header table; `none` without one (the
 /// original dereferences NULL there).
-fn with_ah<T>(wsi: *const lws, none: T, f: impl FnOnce(&HeaderTable) -> T) -> T {
-    // SAFETY: every caller's contract has `wsi` NULL or live.
-    let Some(conn) = (unsafe { handle::conn(wsi) }) else {
+fn with_ah<T>(func: &str, wsi: *const lws, none: T, f: impl FnOnce(&HeaderTable) -> T) -> T {
+    let Some(conn) = handle::conn(func, wsi) else {
         return none;
     };
     let st = conn.state();
@@ -45,7 +44,9 @@ unsafe fn out_buf<'a>(dst: *mut c_char, len: c_int) -> Option<&'a mut [u8]> {
 #[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lws_hdr_total_length(wsi: *mut lws, h: TokenIndex) -> c_int {
-    with_ah(wsi, 0, |ah| ah.total_length(h.0 as usize) as c_int)
+    with_ah("lws_hdr_total_length", wsi, 0, |ah| {
+        ah.total_length(h.0 as usize) as c_int
+    })
 }
 
 /// Length of fragment `frag_idx` of header `h`, 0 if absent.
@@ -62,7 +63,9 @@ pub unsafe extern "C" fn lws_hdr_fragment_length(
     let Ok(idx) = usize::try_from(frag_idx) else {
         return 0;
     };
-    with_ah(wsi, 0, |ah| ah.fragment_length(h.0 as usize, idx) as c_int)
+    with_ah("lws_hdr_fragment_length", wsi, 0, |ah| {
+        ah.fragment_length(h.0 as usize, idx) as c_int
+    })
 }
 
 /// Copies header `h` into `dst`: its length, 0 if absent (dst untouched), -1
@@ -81,7 +84,7 @@ pub unsafe extern "C" fn lws_hdr_copy(
     let Some(out) = (unsafe { out_buf(dst, len) }) else {
         return -1;
     };
-    with_ah(wsi, -1, |ah| ah.copy(h.0 as usize, out))
+    with_ah("lws_hdr_copy", wsi, -1, |ah| ah.copy(h.0 as usize, out))
 }
 
 /// Copies fragment `frag_idx` of header `h` into `dst`: its length, or -1.
@@ -103,7 +106,9 @@ pub unsafe extern "C" fn lws_hdr_copy_fragment(
     let Ok(idx) = usize::try_from(frag_idx) else {
         return -1;
     };
-    with_ah(wsi, -1, |ah| ah.copy_fragment(h.0 as usize, idx, out))
+    with_ah("lws_hdr_copy_fragment", wsi, -1, |ah| {
+        ah.copy_fragment(h.0 as usize, idx, out)
+    })
 }
 
 /// The value of URI argument `name` (given with its `=`), copied into `buf`.
@@ -127,7 +132,7 @@ pub unsafe extern "C" fn lws_get_urlarg_by_name(
     }
     // SAFETY: per this function's contract.
     let name = unsafe { CStr::from_ptr(name) }.to_bytes();
-    with_ah(wsi, ptr::null(), |ah| {
+    with_ah("lws_get_urlarg_by_name", wsi, ptr::null(), |ah| {
         ah.urlarg_by_name(name, out)
             .map_or(ptr::null(), |v| v.as_ptr().cast())
     })
@@ -187,8 +192,7 @@ pub unsafe extern "C" fn lws_add_http_header_status(
     p: *mut *mut c_uchar,
     end: *mut c_uchar,
 ) -> c_int {
-    // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { handle::conn(wsi) }) else {
+    let Some(conn) = handle::conn("lws_add_http_header_status", wsi) else {
         return 1;
     };
     // SAFETY: per this function's contract.
@@ -284,9 +288,8 @@ pub unsafe extern "C" fn lws_finalize_http_header(
 
 /// # Safety
 /// `wsi` is NULL or a live connection.
-unsafe fn http_conn(wsi: *mut lws) -> Option<Arc<Conn>> {
-    // SAFETY: per this function's contract.
-    unsafe { handle::conn(wsi) }.filter(|c| matches!(c.state().role, Role::Http(_)))
+unsafe fn http_conn(func: &str, wsi: *mut lws) -> Option<Arc<Conn>> {
+    handle::conn(func, wsi).filter(|c| matches!(c.state().role, Role::Http(_)))
 }
 
 /// Sends a status page for `code` with `html_body` in it. Returns non-zero
@@ -301,7 +304,7 @@ pub unsafe extern "C" fn lws_return_http_status(
     html_body: *const c_char,
 ) -> c_int {
     // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { http_conn(wsi) }) else {
+    let Some(conn) = (unsafe { http_conn("lws_return_http_status", wsi) }) else {
         return -1;
     };
     let body = if html_body.is_null() {
@@ -332,9 +335,13 @@ pub unsafe extern "C" fn lws_http_redirect(
 ) -> c_int {
     let _ = (p, end);
     // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { http_conn(wsi) }) else {
+    let Some(conn) = (unsafe { http_conn("lws_http_redirect", wsi) }) else {
         return -1;
     };
+    if loc.is_null() || len < 0 {
+        lwsl_err!("lws_http_redirect: bad location (NULL or negative length {len})");
+        return -1;
+    }
     // SAFETY: per this function's contract.
     let location = unsafe { in_bytes(loc, len) };
     guard("lws_http_redirect", -1, || {
@@ -351,7 +358,7 @@ pub unsafe extern "C" fn lws_http_redirect(
 #[no_mangle]
 pub unsafe extern "C" fn lws_http_transaction_completed(wsi: *mut lws) -> c_int {
     // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { http_conn(wsi) }) else {
+    let Some(conn) = (unsafe { http_conn("lws_http_transaction_completed", wsi) }) else {
         return 1;
     };
     guard("lws_http_transaction_completed", 1, || {
@@ -375,7 +382,7 @@ pub unsafe extern "C" fn lws_serve_http_file(
     other_headers_len: c_int,
 ) -> c_int {
     // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { http_conn(wsi) }) else {
+    let Some(conn) = (unsafe { http_conn("lws_serve_http_file", wsi) }) else {
         return -1;
     };
     if file.is_null() {
@@ -404,7 +411,7 @@ pub unsafe extern "C" fn lws_serve_http_file(
 #[no_mangle]
 pub unsafe extern "C" fn lws_serve_http_file_fragment(wsi: *mut lws) -> c_int {
     // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { http_conn(wsi) }) else {
+    let Some(conn) = (unsafe { http_conn("lws_serve_http_file_fragment", wsi) }) else {
         return -1;
     };
     guard("lws_serve_http_file_fragment", -1, || {

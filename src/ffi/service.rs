@@ -34,14 +34,25 @@ pub unsafe extern "C" fn lws_service_tsi(
     timeout_ms: c_int,
     tsi: c_int,
 ) -> c_int {
-    // SAFETY: per this function's contract.
-    let Some(h) = (unsafe { handle::context(context) }) else {
+    let Some(h) = handle::context("lws_service_tsi", context) else {
         return 1;
     };
-    let Ok(tsi) = usize::try_from(tsi) else {
+    let Some(tsi) = valid_tsi("lws_service_tsi", h, tsi) else {
         return -1;
     };
     guard("lws_service", -1, || pt::service(&h.ctx, tsi, timeout_ms))
+}
+
+/// `tsi` if it names one of the context's service threads (logged if not).
+fn valid_tsi(func: &str, h: &handle::ContextHandle, tsi: c_int) -> Option<usize> {
+    let valid = usize::try_from(tsi).ok().filter(|t| *t < h.ctx.pts.len());
+    if valid.is_none() {
+        lwsl_err!(
+            "{func}: tsi {tsi} out of range (count_threads {})",
+            h.ctx.pts.len()
+        );
+    }
+    valid
 }
 
 /// Makes the service thread of `wsi` return from its wait (any thread).
@@ -50,8 +61,7 @@ pub unsafe extern "C" fn lws_service_tsi(
 /// `wsi` is NULL or a live connection.
 #[no_mangle]
 pub unsafe extern "C" fn lws_cancel_service_pt(wsi: *mut lws) {
-    // SAFETY: per this function's contract.
-    if let Some(conn) = unsafe { handle::conn(wsi) } {
+    if let Some(conn) = handle::conn("lws_cancel_service_pt", wsi) {
         conn.ctx.pts[conn.tsi].wake();
     }
 }
@@ -62,8 +72,7 @@ pub unsafe extern "C" fn lws_cancel_service_pt(wsi: *mut lws) {
 /// `context` is NULL or a live context.
 #[no_mangle]
 pub unsafe extern "C" fn lws_cancel_service(context: *mut lws_context) {
-    // SAFETY: per this function's contract.
-    if let Some(h) = unsafe { handle::context(context) } {
+    if let Some(h) = handle::context("lws_cancel_service", context) {
         h.ctx.pts.iter().for_each(|pt| pt.wake());
     }
 }
@@ -93,11 +102,10 @@ pub unsafe extern "C" fn lws_service_fd_tsi(
     pollfd: *mut lws_pollfd,
     tsi: c_int,
 ) -> c_int {
-    // SAFETY: per this function's contract.
-    let Some(h) = (unsafe { handle::context(context) }) else {
+    let Some(h) = handle::context("lws_service_fd_tsi", context) else {
         return -1;
     };
-    let Ok(tsi) = usize::try_from(tsi) else {
+    let Some(tsi) = valid_tsi("lws_service_fd_tsi", h, tsi) else {
         return -1;
     };
     // SAFETY: per this function's contract.
@@ -121,8 +129,7 @@ pub unsafe extern "C" fn lws_service_fd_tsi(
 /// `wsi` is NULL or a live connection.
 #[no_mangle]
 pub unsafe extern "C" fn lws_set_timeout(wsi: *mut lws, reason: PendingTimeout, secs: c_int) {
-    // SAFETY: per this function's contract.
-    if let Some(conn) = unsafe { handle::conn(wsi) } {
+    if let Some(conn) = handle::conn("lws_set_timeout", wsi) {
         guard("lws_set_timeout", (), || {
             conn.set_timeout(reason.0, i64::from(secs))
         });
@@ -155,8 +162,7 @@ pub unsafe extern "C" fn lws_adopt_socket_readbuf(
     readbuf: *const c_char,
     len: usize,
 ) -> *mut lws {
-    // SAFETY: per this function's contract.
-    let Some(h) = (unsafe { handle::context(context) }) else {
+    let Some(h) = handle::context("lws_adopt_socket_readbuf", context) else {
         return ptr::null_mut();
     };
     if accept_fd < 0 {

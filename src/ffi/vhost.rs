@@ -7,7 +7,7 @@ use std::ptr;
 use super::guard;
 use super::handle;
 use super::types::{lws, lws_context, lws_context_creation_info, lws_protocols, lws_vhost};
-use crate::service::vhost::{c_addr, zeroed};
+use crate::service::vhost::{c_addr, zeroed, Vhost};
 
 /// The vhost's protocol called `name`, or NULL.
 ///
@@ -18,8 +18,7 @@ pub unsafe extern "C" fn lws_vhost_name_to_protocol(
     vh: *mut lws_vhost,
     name: *const c_char,
 ) -> *const lws_protocols {
-    // SAFETY: per this function's contract.
-    let Some(vhost) = (unsafe { handle::vhost(vh) }) else {
+    let Some(vhost) = handle::vhost("lws_vhost_name_to_protocol", vh) else {
         return ptr::null();
     };
     if name.is_null() {
@@ -43,10 +42,11 @@ pub unsafe extern "C" fn lws_protocol_vh_priv_zalloc(
     prot: *const lws_protocols,
     size: c_int,
 ) -> *mut c_void {
+    let Some(vh) = handle::vhost("lws_protocol_vh_priv_zalloc", vhost) else {
+        return ptr::null_mut();
+    };
     // SAFETY: per this function's contract.
-    let (Some(vh), Some(index)) = (unsafe { handle::vhost(vhost) }, unsafe {
-        protocol_index(vhost, prot)
-    }) else {
+    let Some(index) = (unsafe { protocol_index("lws_protocol_vh_priv_zalloc", &vh, prot) }) else {
         return ptr::null_mut();
     };
     let Ok(size) = usize::try_from(size) else {
@@ -69,10 +69,11 @@ pub unsafe extern "C" fn lws_protocol_vh_priv_get(
     vhost: *mut lws_vhost,
     prot: *const lws_protocols,
 ) -> *mut c_void {
+    let Some(vh) = handle::vhost("lws_protocol_vh_priv_get", vhost) else {
+        return ptr::null_mut();
+    };
     // SAFETY: per this function's contract.
-    let (Some(vh), Some(index)) = (unsafe { handle::vhost(vhost) }, unsafe {
-        protocol_index(vhost, prot)
-    }) else {
+    let Some(index) = (unsafe { protocol_index("lws_protocol_vh_priv_get", &vh, prot) }) else {
         return ptr::null_mut();
     };
     let privs = vh.privs.borrow();
@@ -83,11 +84,12 @@ pub unsafe extern "C" fn lws_protocol_vh_priv_get(
 
 /// # Safety
 /// As for lws_protocol_vh_priv_get.
-unsafe fn protocol_index(vhost: *mut lws_vhost, prot: *const lws_protocols) -> Option<usize> {
-    // SAFETY: per this function's contract.
-    let vh = unsafe { handle::vhost(vhost) }?;
+unsafe fn protocol_index(func: &str, vh: &Vhost, prot: *const lws_protocols) -> Option<usize> {
     // SAFETY: prot is NULL or a valid protocols entry.
-    let entry = unsafe { prot.as_ref() }?;
+    let Some(entry) = (unsafe { prot.as_ref() }) else {
+        lwsl_err!("{func}: NULL protocol");
+        return None;
+    };
     let name = (!entry.name.is_null())
         // SAFETY: a protocol name is a C string.
         .then(|| unsafe { CStr::from_ptr(entry.name) }.to_bytes());
@@ -102,8 +104,7 @@ unsafe fn protocol_index(vhost: *mut lws_vhost, prot: *const lws_protocols) -> O
 /// `vhost` is NULL or live; `proxy` NULL or a C string.
 #[no_mangle]
 pub unsafe extern "C" fn lws_set_proxy(vhost: *mut lws_vhost, proxy: *const c_char) -> c_int {
-    // SAFETY: per this function's contract.
-    let Some(vh) = (unsafe { handle::vhost(vhost) }) else {
+    let Some(vh) = handle::vhost("lws_set_proxy", vhost) else {
         return -1;
     };
     if proxy.is_null() {
@@ -132,7 +133,7 @@ pub unsafe extern "C" fn lws_create_vhost(
     info: *mut lws_context_creation_info,
 ) -> *mut lws_vhost {
     // SAFETY: per this function's contract.
-    let (Some(h), Some(info)) = (unsafe { handle::context(context) }, unsafe {
+    let (Some(h), Some(info)) = (handle::context("lws_create_vhost", context), unsafe {
         info.as_mut()
     }) else {
         return ptr::null_mut();
@@ -184,8 +185,7 @@ pub unsafe extern "C" fn lws_vhost_get(wsi: *mut lws) -> *mut lws_vhost {
 /// `wsi` is NULL or a live connection.
 #[no_mangle]
 pub unsafe extern "C" fn lws_get_vhost(wsi: *mut lws) -> *mut lws_vhost {
-    // SAFETY: per this function's contract.
-    unsafe { handle::conn(wsi) }.map_or(ptr::null_mut(), |c| handle::vhost_ptr(&c.vhost()))
+    handle::conn("lws_get_vhost", wsi).map_or(ptr::null_mut(), |c| handle::vhost_ptr(&c.vhost()))
 }
 
 #[no_mangle]
@@ -205,8 +205,7 @@ pub unsafe extern "C" fn lws_init_vhost_client_ssl(
     vhost: *mut lws_vhost,
 ) -> c_int {
     let _ = info;
-    // SAFETY: per this function's contract.
-    let Some(vh) = (unsafe { handle::vhost(vhost) }) else {
+    let Some(vh) = handle::vhost("lws_init_vhost_client_ssl", vhost) else {
         return -1;
     };
     let Some(ctx) = crate::service::context::owner_of(&vh) else {

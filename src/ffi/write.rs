@@ -12,6 +12,7 @@ use super::types::{lws, lws_context, lws_protocols, lws_vhost};
 use crate::conn::http as core_http;
 use crate::conn::ws as core_ws;
 use crate::conn::{Conn, Role};
+use crate::plat::mem;
 use crate::service::context::Context;
 use crate::service::vhost::Vhost;
 
@@ -53,15 +54,15 @@ pub unsafe extern "C" fn lws_close_reason(
     buf: *mut c_uchar,
     len: usize,
 ) {
-    // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { handle::conn(wsi) }) else {
+    let Some(conn) = handle::conn("lws_close_reason", wsi) else {
         return;
     };
     let reason = if buf.is_null() {
         &[][..]
     } else {
-        // SAFETY: per this function's contract.
-        unsafe { std::slice::from_raw_parts(buf, len) }
+        // SAFETY: per this function's contract; only the first 123 bytes
+        // are ever used, so a wrong length reads no further.
+        unsafe { std::slice::from_raw_parts(buf, len.min(125)) }
     };
     guard("lws_close_reason", (), || {
         core_ws::set_close_reason(&conn, status.0 as u16, reason)
@@ -73,12 +74,18 @@ pub unsafe extern "C" fn lws_close_reason(
 /// it is writable); -1 on a dead connection or a write while output is
 /// still buffered. WebSocket modes build the frame header in the LWS_PRE
 /// bytes before `buf` and send header and payload in one write; they return
-/// `len` (plus the header for PING/PONG), or 0 on a connection that is not
-/// an established WebSocket.
+/// `len` (plus the header for PING/PONG), 0 on a connection that is not
+/// an established WebSocket, -1 for an unknown mode.
+///
+/// A length that cannot be right (more than INT_MAX, so not even the
+/// return value can hold it: typically -1 from a length field) fails with
+/// -1 and closes this connection, as does a buffer the kernel finds is not
+/// (all) memory; other connections are not affected.
 ///
 /// # Safety
-/// `wsi` is NULL or live; `buf` NULL or `len` readable bytes, with LWS_PRE
-/// writable bytes before it for the WebSocket modes.
+/// `wsi` is NULL or a connection from this library; `buf` NULL or `len`
+/// readable bytes, with LWS_PRE writable bytes before it for the WebSocket
+/// modes (and the payload writable too on a client, which masks it there).
 #[no_mangle]
 pub unsafe extern "C" fn lws_write(
     wsi: *mut lws,
@@ -86,10 +93,21 @@ pub unsafe extern "C" fn lws_write(
     len: usize,
     protocol: WriteProtocol,
 ) -> c_int {
-    // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { handle::conn(wsi) }) else {
+    let Some(conn) = handle::conn("lws_write", wsi) else {
         return -1;
     };
+    if len > c_int::MAX as usize {
+        lwsl_err!(
+            "lws_write: impossible length {len} (more than INT_MAX; -1 in a length field?): \
+             closing the connection"
+        );
+        guard("lws_write", (), || core_http::fail(&conn));
+        return -1;
+    }
+    if conn.is_dead() || !conn.state().in_table {
+        lwsl_err!("lws_write: wsi {wsi:p} is closed");
+        return -1;
+    }
     let flags = W::LWS_WRITE_NO_FIN as u32 | W::LWS_WRITE_CLIENT_IGNORE_XOR_MASK as u32;
     let mode = protocol.0 & !flags;
     let http_mode = [
@@ -102,26 +120,51 @@ pub unsafe extern "C" fn lws_write(
     if !matches!(conn.state().role, Role::Http(_)) {
         return 0;
     }
+    if buf.is_null() && (len > 0 || !http_mode) {
+        lwsl_err!("lws_write: NULL buf");
+        return -1;
+    }
     if !http_mode {
-        if buf.is_null() {
+        let start = buf.wrapping_sub(core_ws::LWS_PRE);
+        // A client masks the payload in place and TLS encrypts from it in
+        // user space: check the range first, what a plain send leaves to
+        // the kernel. (A server's headroom is the application's to get
+        // right, as with the original.)
+        let client = core_ws::is_client(&conn);
+        if (client || core_http::is_tls(&conn))
+            && core_ws::is_established(&conn)
+            && !mem::accessible(start, core_ws::LWS_PRE + len, client)
+        {
+            lwsl_err!(
+                "lws_write: buf {buf:p} has no {len} accessible bytes: closing the connection"
+            );
+            guard("lws_write", (), || core_http::fail(&conn));
             return -1;
         }
-        let fin = protocol.0 & W::LWS_WRITE_NO_FIN as u32 == 0;
-        // SAFETY: callers leave LWS_PRE writable bytes before the payload.
-        let frame = unsafe {
-            std::slice::from_raw_parts_mut(buf.sub(core_ws::LWS_PRE), core_ws::LWS_PRE + len)
-        };
-        return guard("lws_write", -1, || core_ws::write(&conn, frame, mode, fin));
+        // SAFETY: callers leave LWS_PRE writable bytes before the payload;
+        // the payload is only handed to the kernel (checked above where it
+        // is read or written here).
+        let frame = unsafe { std::slice::from_raw_parts_mut(start, core_ws::LWS_PRE + len) };
+        return guard("lws_write", -1, || {
+            core_ws::write(&conn, frame, mode, fin_of(protocol))
+        });
     }
     if len == 0 {
         return 0;
     }
-    if buf.is_null() {
+    if core_http::is_tls(&conn) && !mem::accessible(buf, len, false) {
+        lwsl_err!("lws_write: buf {buf:p} has no {len} readable bytes: closing the connection");
+        guard("lws_write", (), || core_http::fail(&conn));
         return -1;
     }
-    // SAFETY: per this function's contract.
+    // SAFETY: per this function's contract; a length past the buffer only
+    // reaches the kernel (see core_http::write).
     let data = unsafe { std::slice::from_raw_parts(buf, len) };
     guard("lws_write", -1, || core_http::write(&conn, data))
+}
+
+fn fin_of(protocol: WriteProtocol) -> bool {
+    protocol.0 & W::LWS_WRITE_NO_FIN as u32 == 0
 }
 
 /// Asks for a WRITEABLE callback when the connection can take more: 1, or
@@ -131,10 +174,17 @@ pub unsafe extern "C" fn lws_write(
 /// `wsi` is NULL or a live connection.
 #[no_mangle]
 pub unsafe extern "C" fn lws_callback_on_writable(wsi: *mut lws) -> c_int {
-    // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { handle::conn(wsi) }) else {
+    let Some(conn) = handle::conn("lws_callback_on_writable", wsi) else {
         return -1;
     };
+    if conn.is_dead() {
+        return 0;
+    }
+    if !conn.state().in_table {
+        // (closing: its final callbacks run after it left the poll set)
+        lwsl_err!("lws_callback_on_writable: wsi {wsi:p} is not in the poll set");
+        return -1;
+    }
     if !matches!(conn.state().role, Role::Http(_)) {
         return -1;
     }
@@ -154,9 +204,10 @@ pub unsafe extern "C" fn lws_callback_on_writable_all_protocol(
     protocol: *const lws_protocols,
 ) -> c_int {
     // SAFETY: per this function's contract.
-    let (Some(h), Some(protocol)) = (unsafe { handle::context(context) }, unsafe {
-        protocol.as_ref()
-    }) else {
+    let (Some(h), Some(protocol)) = (
+        handle::context("lws_callback_on_writable_all_protocol", context),
+        unsafe { protocol.as_ref() },
+    ) else {
         return -1;
     };
     guard("lws_callback_on_writable_all_protocol", -1, || {
@@ -178,9 +229,10 @@ pub unsafe extern "C" fn lws_callback_on_writable_all_protocol_vhost(
     protocol: *const lws_protocols,
 ) -> c_int {
     // SAFETY: per this function's contract.
-    let (Some(vh), Some(entry)) = (unsafe { handle::vhost(vhost) }, unsafe {
-        protocol.as_ref()
-    }) else {
+    let (Some(vh), Some(entry)) = (
+        handle::vhost("lws_callback_on_writable_all_protocol_vhost", vhost),
+        unsafe { protocol.as_ref() },
+    ) else {
         return -1;
     };
     if !vh.protocols.iter().any(|p| p.c_addr == protocol as usize) {
@@ -211,8 +263,7 @@ pub extern "C" fn lws_get_peer_write_allowance(wsi: *mut lws) -> usize {
 /// `wsi` is NULL or a live connection.
 #[no_mangle]
 pub unsafe extern "C" fn lws_rx_flow_control(wsi: *mut lws, enable: c_int) -> c_int {
-    // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { handle::conn(wsi) }) else {
+    let Some(conn) = handle::conn("lws_rx_flow_control", wsi) else {
         return -1;
     };
     guard("lws_rx_flow_control", -1, || {
@@ -230,9 +281,10 @@ pub unsafe extern "C" fn lws_rx_flow_allow_all_protocol(
     protocol: *const lws_protocols,
 ) {
     // SAFETY: per this function's contract.
-    let (Some(h), Some(protocol)) = (unsafe { handle::context(context) }, unsafe {
-        protocol.as_ref()
-    }) else {
+    let (Some(h), Some(protocol)) = (
+        handle::context("lws_rx_flow_allow_all_protocol", context),
+        unsafe { protocol.as_ref() },
+    ) else {
         return;
     };
     guard("lws_rx_flow_allow_all_protocol", (), || {
@@ -248,8 +300,8 @@ pub unsafe extern "C" fn lws_rx_flow_allow_all_protocol(
 /// `wsi` is NULL or a live connection.
 #[no_mangle]
 pub unsafe extern "C" fn lws_remaining_packet_payload(wsi: *mut lws) -> usize {
-    // SAFETY: per this function's contract.
-    unsafe { handle::conn(wsi) }.map_or(0, |c| core_ws::frame_info(&c).remaining as usize)
+    handle::conn("lws_remaining_packet_payload", wsi)
+        .map_or(0, |c| core_ws::frame_info(&c).remaining as usize)
 }
 
 /// Feeds `len` bytes to the connection as if read from its socket; 0, or -1
@@ -259,8 +311,7 @@ pub unsafe extern "C" fn lws_remaining_packet_payload(wsi: *mut lws) -> usize {
 /// `wsi` is NULL or live; `buf` NULL or `len` readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn lws_read(wsi: *mut lws, buf: *mut c_uchar, len: usize) -> c_int {
-    // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { handle::conn(wsi) }) else {
+    let Some(conn) = handle::conn("lws_read", wsi) else {
         return -1;
     };
     if buf.is_null() {
@@ -284,8 +335,7 @@ pub unsafe extern "C" fn lws_read(wsi: *mut lws, buf: *mut c_uchar, len: usize) 
 #[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lws_send_pipe_choked(wsi: *mut lws) -> c_int {
-    // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { handle::conn(wsi) }) else {
+    let Some(conn) = handle::conn("lws_send_pipe_choked", wsi) else {
         return 1;
     };
     guard("lws_send_pipe_choked", 1, || {
@@ -299,8 +349,7 @@ pub unsafe extern "C" fn lws_send_pipe_choked(wsi: *mut lws) -> c_int {
 /// `wsi` is NULL or a live connection.
 #[no_mangle]
 pub unsafe extern "C" fn lws_is_final_fragment(wsi: *mut lws) -> c_int {
-    // SAFETY: per this function's contract.
-    unsafe { handle::conn(wsi) }.map_or(0, |c| {
+    handle::conn("lws_is_final_fragment", wsi).map_or(0, |c| {
         let f = core_ws::frame_info(&c);
         c_int::from(f.fin && f.remaining == 0)
     })
@@ -321,8 +370,7 @@ pub extern "C" fn lws_get_reserved_bits(wsi: *mut lws) -> c_uchar {
 #[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lws_partial_buffered(wsi: *mut lws) -> c_int {
-    // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { handle::conn(wsi) }) else {
+    let Some(conn) = handle::conn("lws_partial_buffered", wsi) else {
         return 0;
     };
     c_int::from(core_http::buffered(&conn))
@@ -335,6 +383,6 @@ pub unsafe extern "C" fn lws_partial_buffered(wsi: *mut lws) -> c_int {
 #[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lws_frame_is_binary(wsi: *mut lws) -> c_int {
-    // SAFETY: per this function's contract.
-    unsafe { handle::conn(wsi) }.map_or(0, |c| c_int::from(core_ws::frame_info(&c).binary))
+    handle::conn("lws_frame_is_binary", wsi)
+        .map_or(0, |c| c_int::from(core_ws::frame_info(&c).binary))
 }

@@ -18,8 +18,7 @@ use crate::service::vhost::Vhost;
 /// `wsi` is NULL or a live connection.
 #[no_mangle]
 pub unsafe extern "C" fn lws_get_protocol(wsi: *mut lws) -> *const lws_protocols {
-    // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { handle::conn(wsi) }) else {
+    let Some(conn) = handle::conn("lws_get_protocol", wsi) else {
         return ptr::null();
     };
     let idx = conn.protocol_index();
@@ -94,9 +93,10 @@ pub unsafe extern "C" fn lws_callback_all_protocol(
     reason: c_int,
 ) -> c_int {
     // SAFETY: per this function's contract.
-    let (Some(h), Some(protocol)) = (unsafe { handle::context(context) }, unsafe {
-        protocol.as_ref()
-    }) else {
+    let (Some(h), Some(protocol)) = (
+        handle::context("lws_callback_all_protocol", context),
+        unsafe { protocol.as_ref() },
+    ) else {
         return -1;
     };
     guard("lws_callback_all_protocol", -1, || {
@@ -116,9 +116,10 @@ pub unsafe extern "C" fn lws_callback_all_protocol_vhost(
     reason: c_int,
 ) -> c_int {
     // SAFETY: per this function's contract.
-    let (Some(vhost), Some(protocol)) =
-        (unsafe { handle::vhost(vh) }, unsafe { protocol.as_ref() })
-    else {
+    let (Some(vhost), Some(protocol)) = (
+        handle::vhost("lws_callback_all_protocol_vhost", vh),
+        unsafe { protocol.as_ref() },
+    ) else {
         return -1;
     };
     let Some(ctx) = vhost_context(&vhost) else {
@@ -147,8 +148,7 @@ pub unsafe extern "C" fn lws_callback_vhost_protocols(
     r#in: *mut c_void,
     len: c_int,
 ) -> c_int {
-    // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { handle::conn(wsi) }) else {
+    let Some(conn) = handle::conn("lws_callback_vhost_protocols", wsi) else {
         return -1;
     };
     guard("lws_callback_vhost_protocols", -1, || {
@@ -169,8 +169,7 @@ pub unsafe extern "C" fn lws_callback_vhost_protocols(
 /// `wsi` is NULL or a live connection.
 #[no_mangle]
 pub unsafe extern "C" fn lws_get_socket_fd(wsi: *mut lws) -> c_int {
-    // SAFETY: per this function's contract.
-    unsafe { handle::conn(wsi) }.map_or(-1, |c| if c.is_dead() { -1 } else { c.fd() })
+    handle::conn("lws_get_socket_fd", wsi).map_or(-1, |c| if c.is_dead() { -1 } else { c.fd() })
 }
 
 /// The connection's per-session data.
@@ -179,8 +178,7 @@ pub unsafe extern "C" fn lws_get_socket_fd(wsi: *mut lws) -> c_int {
 /// `wsi` is NULL or a live connection.
 #[no_mangle]
 pub unsafe extern "C" fn lws_wsi_user(wsi: *mut lws) -> *mut c_void {
-    // SAFETY: per this function's contract.
-    unsafe { handle::conn(wsi) }.map_or(ptr::null_mut(), |c| c.user_ptr())
+    handle::conn("lws_wsi_user", wsi).map_or(ptr::null_mut(), |c| c.user_ptr())
 }
 
 /// The context the connection belongs to.
@@ -190,8 +188,7 @@ pub unsafe extern "C" fn lws_wsi_user(wsi: *mut lws) -> *mut c_void {
 #[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lws_get_context(wsi: *const lws) -> *mut lws_context {
-    // SAFETY: per this function's contract.
-    unsafe { handle::conn(wsi) }.map_or(ptr::null_mut(), |c| handle::context_ptr(&c.ctx))
+    handle::conn("lws_get_context", wsi).map_or(ptr::null_mut(), |c| handle::context_ptr(&c.ctx))
 }
 
 /// The connection this one was opened for (`parent_wsi`), or NULL.
@@ -201,8 +198,7 @@ pub unsafe extern "C" fn lws_get_context(wsi: *const lws) -> *mut lws_context {
 #[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lws_get_parent(wsi: *const lws) -> *mut lws {
-    // SAFETY: per this function's contract.
-    unsafe { handle::conn(wsi) }
+    handle::conn("lws_get_parent", wsi)
         .and_then(|c| c.parent())
         .map_or(ptr::null_mut(), |p| handle::wsi_of(&p))
 }
@@ -214,8 +210,7 @@ pub unsafe extern "C" fn lws_get_parent(wsi: *const lws) -> *mut lws {
 #[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lws_get_child(wsi: *const lws) -> *mut lws {
-    // SAFETY: per this function's contract.
-    unsafe { handle::conn(wsi) }
+    handle::conn("lws_get_child", wsi)
         .and_then(|c| c.first_child())
         .map_or(ptr::null_mut(), |p| handle::wsi_of(&p))
 }
@@ -226,8 +221,7 @@ pub unsafe extern "C" fn lws_get_child(wsi: *const lws) -> *mut lws {
 /// `wsi` is NULL or a live connection.
 #[no_mangle]
 pub unsafe extern "C" fn lws_is_ssl(wsi: *mut lws) -> c_int {
-    // SAFETY: per this function's contract.
-    unsafe { handle::conn(wsi) }.map_or(0, |c| c_int::from(crate::conn::http::is_tls(&c)))
+    handle::conn("lws_is_ssl", wsi).map_or(0, |c| c_int::from(crate::conn::http::is_tls(&c)))
 }
 
 /// Whether the connection is a CGI pipe: never, as no CGI runs yet.
@@ -283,8 +277,7 @@ pub unsafe extern "C" fn lws_get_peer_simple(
     name: *mut c_char,
     namelen: c_int,
 ) -> *const c_char {
-    // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { handle::conn(wsi) }) else {
+    let Some(conn) = handle::conn("lws_get_peer_simple", wsi) else {
         return ptr::null();
     };
     let Some(peer) = peer_of(&conn) else {

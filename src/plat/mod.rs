@@ -6,5 +6,6 @@ pub mod log;
 pub mod clock;
 pub mod daemon;
 pub mod epoll;
+pub mod mem;
 pub mod sock;
 pub mod thread;
