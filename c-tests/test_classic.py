@@ -15,6 +15,7 @@ named by comma lists, HTTP reads in 1 KiB pieces).
 import asyncio
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -297,28 +298,37 @@ def test_ping_burst_gets_a_pong_each_in_order(start_classic):
 
 
 def test_ping_flood_beyond_the_pong_queue_closes_with_1008(start_classic):
+    """A peer that sends PINGs and does not read the PONGs: once the socket
+    takes no more and the queue holds 4 KiB of answers, CLOSE 1008. Every
+    PONG before it answers its PING, in order."""
     srv = start_classic()
-    c = RawWs(srv.connect(rcvbuf=4096))
+    c = RawWs(srv.connect(timeout=20, rcvbuf=4096))
     try:
         status, headers = c.handshake("lws-mirror-protocol")
         assert status == 101, headers
-        # a peer that sends PINGs and never reads: the answers pile up
-        burst = b"".join(frame(PING, b"x" * 125, mask=True) for _ in range(2000))
-        try:
-            c.sock.sendall(burst)
-        except OSError:
-            pass
-        codes = []
-        end = time.monotonic() + 5
-        while time.monotonic() < end:
+        n = 60000   # 7.6 MB of PONGs: more than any socket buffers hold
+        burst = b"".join(frame(PING, b"%06d" % i + b"x" * 119, mask=True) for i in range(n))
+
+        def flood():
             try:
-                f = c.recv_frame()
-            except (OSError, EOFError):
-                break
+                c.sock.sendall(burst)
+            except OSError:
+                pass    # the server closed while we were still sending
+
+        sender = threading.Thread(target=flood, daemon=True)
+        sender.start()
+        time.sleep(1)   # not reading: the server's output fills up
+        expected, close_code = 0, None
+        while close_code is None:
+            f = c.recv_frame()
             if f.opcode == CLOSE:
-                codes.append(f.code)
-                break
-        assert codes == [1008]
+                close_code = f.code
+            else:
+                assert (f.opcode, f.payload[:6]) == (PONG, b"%06d" % expected)
+                expected += 1
+        assert close_code == 1008
+        assert expected < n
+        sender.join(20)
     finally:
         c.close()
     assert_healthy(srv)

@@ -814,11 +814,12 @@ def test_bad_handshake_reply(client, case):
     assert r.elapsed < 3, r
 
 
-def test_protocol_offered_but_not_in_vhost(client):
+def test_protocol_not_offered(client):
     """The program offers "echo,other" (its one protocol is named that whole
-    string); the server picks "other", which was offered but names no
-    protocol of the vhost: "HS: Cannot match protocol"."""
-    with RawServer(answer(lambda k: reply_101(k, protocol="other"))) as srv:
+    string); a reply naming "third", neither the list nor an item of it:
+    "HS: Cannot match protocol". (A reply naming "other" binds the protocol
+    named "echo,other": test_classic.py.)"""
+    with RawServer(answer(lambda k: reply_101(k, protocol="third"))) as srv:
         r = client("ws", "127.0.0.1", srv.port, "/", "echo,other", 1, 16)
     assert_clean_exit(r, 1)
     assert r.lines == ["connection error: HS: Cannot match protocol", "closed http"], r

@@ -209,6 +209,8 @@ enum Next {
     Pong(Vec<u8>, bool),
     PeerClose(Vec<u8>),
     Fail(u16),
+    /// a burst of PINGs half filled the PONG queue: answer them now
+    SendPongs,
     Again,
     Wait,
 }
@@ -308,13 +310,18 @@ pub(crate) fn deliver(conn: &Arc<Conn>) -> Step {
                 if ws.closing {
                     return Next::Again;
                 }
-                let queued: usize = ws.pongs.iter().map(|p| p.len() + 2).sum();
-                if queued + payload.len() + 2 > PONG_QUEUE_MAX {
+                let queued =
+                    payload.len() + 2 + ws.pongs.iter().map(|p| p.len() + 2).sum::<usize>();
+                if queued > PONG_QUEUE_MAX {
                     // a peer pinging faster than it reads our answers
                     return Next::Fail(frame::CLOSE_POLICY_VIOLATION);
                 }
                 ws.pongs.push_back(payload);
-                Next::Again
+                if queued > PONG_QUEUE_MAX / 2 {
+                    Next::SendPongs
+                } else {
+                    Next::Again
+                }
             }
             Some(Event::Pong(payload)) => {
                 let answered = std::mem::replace(&mut ws.ping_out, false);
@@ -335,6 +342,10 @@ pub(crate) fn deliver(conn: &Arc<Conn>) -> Step {
     });
     match next {
         None | Some(Next::Wait) => Step::Wait,
+        Some(Next::SendPongs) => match send_pongs(conn) {
+            Ok(_) => Step::Again,
+            Err(()) => Step::Done(Flow::Close(CloseWhy::Hangup)),
+        },
         Some(Next::Again) => {
             conn.add_events(
                 if conn.state().events & WRITABLE == 0 && has_control_out(conn) {
@@ -520,19 +531,10 @@ pub fn on_writable(conn: &Arc<Conn>, was_buffered: bool) -> Flow {
         send_close_now(conn, &payload);
         return Flow::Close(CloseWhy::App);
     }
-    let mut unrequested = was_buffered;
-    // one PONG per PING, in order, while the socket takes them
-    while !http::buffered(conn) {
-        let Some(payload) = with_ws(conn, |ws| ws.pongs.pop_front()).flatten() else {
-            break;
-        };
-        let mut frame = vec![0; LWS_PRE];
-        frame.extend_from_slice(&payload);
-        if send_frame(conn, &mut frame, opcode::PONG, true) < 0 {
-            return Flow::Close(CloseWhy::Hangup);
-        }
-        unrequested = true;
-    }
+    let unrequested = match send_pongs(conn) {
+        Ok(sent) => was_buffered || sent,
+        Err(()) => return Flow::Close(CloseWhy::Hangup),
+    };
     if ping {
         let mut frame = vec![0; LWS_PRE];
         if send_frame(conn, &mut frame, opcode::PING, true) < 0 {
@@ -566,6 +568,24 @@ pub fn on_writable(conn: &Arc<Conn>, was_buffered: bool) -> Flow {
         return Flow::Close(CloseWhy::App);
     }
     Flow::Continue
+}
+
+/// One PONG per queued PING, in order, while the socket takes them whole
+/// (what it refuses is buffered and ends the run); whether any was sent.
+fn send_pongs(conn: &Arc<Conn>) -> Result<bool, ()> {
+    let mut sent = false;
+    while !http::buffered(conn) {
+        let Some(payload) = with_ws(conn, |ws| ws.pongs.pop_front()).flatten() else {
+            break;
+        };
+        let mut frame = vec![0; LWS_PRE];
+        frame.extend_from_slice(&payload);
+        if send_frame(conn, &mut frame, opcode::PONG, true) < 0 {
+            return Err(());
+        }
+        sent = true;
+    }
+    Ok(sent)
 }
 
 /// `lws_close_reason`: the CLOSE payload for when the application closes.
