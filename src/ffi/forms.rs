@@ -36,10 +36,12 @@ const UPLOAD_PIECE: usize = 4096;
 
 /// What `struct lws_spa *` points at: a `Box` made by `lws_spa_create`.
 struct Spa {
+    /// Borrowed mutably only while `lws_spa_process` runs (and with it the
+    /// upload callback), so calls the callback makes on its own parser see
+    /// it busy instead of aliasing it.
     inner: RefCell<SpaInner>,
-    /// Set while `lws_spa_process` may run the upload callback: a destroy
-    /// from inside it is carried out when process returns.
-    busy: Cell<bool>,
+    /// A destroy from inside the upload callback, carried out when process
+    /// returns.
     destroy_requested: Cell<bool>,
 }
 
@@ -216,7 +218,6 @@ fn new_spa(form: Form, cb: lws_spa_fileupload_cb, data: *mut c_void) -> *mut lws
             },
             truncation_logged: false,
         }),
-        busy: Cell::new(false),
         destroy_requested: Cell::new(false),
     };
     Box::into_raw(Box::new(spa)).cast()
@@ -258,14 +259,12 @@ pub unsafe extern "C" fn lws_spa_process(
             lwsl_err!("lws_spa_process: called from its own upload callback");
             return -1;
         };
-        s.busy.set(true);
         let SpaInner {
             form,
             upload,
             truncation_logged,
         } = &mut *inner;
         let result = form.process(input, &mut |ev| upload.event(ev));
-        s.busy.set(false);
         if form.truncated() && !*truncation_logged {
             *truncation_logged = true;
             lwsl_notice!("lws_spa_process: a value exceeded max_storage and was cut off");
@@ -374,7 +373,8 @@ pub unsafe extern "C" fn lws_spa_destroy(spa: *mut lws_spa) -> c_int {
         let Some(s) = (unsafe { spa_ref(spa) }) else {
             return 0;
         };
-        if s.busy.get() {
+        if s.inner.try_borrow_mut().is_err() {
+            // inside its own upload callback
             s.destroy_requested.set(true);
             return 0;
         }
