@@ -1033,6 +1033,15 @@ LWS_VISIBLE LWS_EXTERN
 int lws_chunked_html_process(struct lws_process_html_args *args,
                              struct lws_process_html_state *s);
 
+// A form parser for the body of `wsi`'s request, by its Content-Type:
+// `multipart/form-data; boundary=...`, else urlencoded. The values of the
+// `count_params` names (matched exactly) share `max_storage` bytes; file
+// parts go to `opt_cb` (skipped without one). NULL on bad arguments or a
+// multipart Content-Type without a usable boundary.
+//
+// # Safety
+// `wsi` is NULL or a live connection; `param_names` NULL or
+// `count_params` pointers, each NULL or a C string.
 LWS_VISIBLE LWS_EXTERN
 struct lws_spa *lws_spa_create(struct lws *wsi,
                                const char *const *param_names,
@@ -1041,14 +1050,41 @@ struct lws_spa *lws_spa_create(struct lws *wsi,
                                lws_spa_fileupload_cb opt_cb,
                                void *opt_data);
 
+// Parses the next `len` bytes of the body (split anywhere): 0, or -1 on a
+// malformed body, a refusing upload callback or bad arguments - and -1 from
+// then on.
+//
+// # Safety
+// `spa` is NULL or live; `in` NULL or `len` readable bytes.
 LWS_VISIBLE LWS_EXTERN int lws_spa_process(struct lws_spa *spa, const char *in, int len);
 
+// The body is complete: the last urlencoded value ends. 0; -1 if the body
+// ended inside a `%XX` escape or before a multipart body's closing
+// boundary, after an earlier failure, or for NULL (the values that arrived
+// stay readable).
+//
+// # Safety
+// `spa` is NULL or live.
 LWS_VISIBLE LWS_EXTERN int lws_spa_finalize(struct lws_spa *spa);
 
+// The length of param `n`'s value; 0 if it has none (or `n` is not one).
+//
+// # Safety
+// `spa` is NULL or live.
 LWS_VISIBLE LWS_EXTERN int lws_spa_get_length(struct lws_spa *spa, int n);
 
+// Param `n`'s value, NUL-terminated, or NULL if it has none (or `n` is not
+// one). Valid until the next process / finalize / destroy call.
+//
+// # Safety
+// `spa` is NULL or live.
 LWS_VISIBLE LWS_EXTERN const char *lws_spa_get_string(struct lws_spa *spa, int n);
 
+// Frees the parser: 0 (also for NULL). From inside its own upload callback
+// the free waits until `lws_spa_process` returns.
+//
+// # Safety
+// `spa` is NULL or live, and not used after this.
 LWS_VISIBLE LWS_EXTERN int lws_spa_destroy(struct lws_spa *spa);
 
 LWS_VISIBLE LWS_EXTERN

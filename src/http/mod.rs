@@ -1,5 +1,7 @@
-//! HTTP/1.x server side: request parsing, the header table and responses.
+//! HTTP/1.x server side: request parsing, the header table, responses and
+//! form bodies.
 
+pub mod forms;
 pub mod headers;
 pub mod mime;
 pub mod request;
