@@ -25,6 +25,7 @@ from client_peers import PyWsServer
 from conftest import run
 from servers import Server, started_servers
 from test_demo import Cdp, chromium  # noqa: F401 - the fixture
+from test_forms import forms_server_exe, start_forms  # noqa: F401 - fixtures
 from ws_servers import CLOSE, PING, PONG, TEXT, RawWs, frame
 
 DUMB = "dumb-increment-protocol,fake-nonexistant-protocol"
@@ -262,6 +263,20 @@ def test_http_client_body_with_the_head_arrives_at_once(start_classic, classic_e
     # the server keeps the connection open for 5 s: nothing may wait for it
     assert ms < 100, r.stdout
     assert elapsed < 3, elapsed
+
+
+def test_http_client_posts_a_form_to_an_lws_spa_server(start_forms, classic_exes, pkg_env):
+    """test-client's POST against test-server's form handling (lws_spa_*,
+    forms_server.c): the body goes out on CLIENT_HTTP_WRITEABLE, the values
+    come back decoded."""
+    srv = start_forms()
+    r = classic_client(classic_exes, pkg_env, "-P", "/form", "text=hello+world%21&send=Send",
+                       "127.0.0.1", srv.port)
+    assert r.returncode == 0, (r.stdout, r.stderr, srv.stderr())
+    assert "finalize=0" in r.stdout
+    assert "text len=12 value=hello world!" in r.stdout
+    assert "send len=4 value=Send" in r.stdout
+    srv.assert_alive()
 
 
 def test_http_client_post(start_classic, classic_exes, pkg_env):
