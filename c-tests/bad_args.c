@@ -72,6 +72,7 @@ static void wsi_checks(struct lws *wsi)
 	lws_set_timeout(wsi, (enum pending_timeout)1000, -5);
 	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
 	CHECK(lws_read(wsi, NULL, 10), -1);
+	CHECK(lws_read(wsi, buf, (size_t)-1), -1);
 	CHECK(lws_set_extension_option(wsi, NULL, NULL, NULL), -1);
 	CHECK(lws_add_http_header_status(wsi, 200, NULL, NULL), 1);
 	CHECK(lws_add_http_header_by_token(wsi, (enum lws_token_indexes)10000,
@@ -333,6 +334,8 @@ int main(void)
 		/* server side: sent from the app's memory, the kernel refuses the
 		 * hole; client side: refused before masking */
 		CHECK(lws_write(cli[1], edge, 1 << 20, LWS_WRITE_BINARY), -1);
+		/* bytes fed to a parser are copied through the kernel too */
+		CHECK(lws_read(srv[1], edge, 1 << 20), -1);
 	}
 	CHECK(lws_write(cli[1], edge, (size_t)-1, LWS_WRITE_BINARY), -1);
 	/* that closed client B: reconnect it */

@@ -314,13 +314,19 @@ pub unsafe extern "C" fn lws_read(wsi: *mut lws, buf: *mut c_uchar, len: usize) 
     let Some(conn) = handle::conn("lws_read", wsi) else {
         return -1;
     };
-    if buf.is_null() {
+    if buf.is_null() || len > c_int::MAX as usize {
+        lwsl_err!("lws_read: bad buffer {buf:p} / length {len}");
         return -1;
     }
-    // SAFETY: per this function's contract.
-    let data = unsafe { std::slice::from_raw_parts(buf, len) };
+    // copied through the kernel: a length past the buffer is EFAULT, not
+    // SIGSEGV
+    let mut data = Vec::new();
+    if mem::append_checked(&mut data, buf, len).is_err() {
+        lwsl_err!("lws_read: buf {buf:p} has no {len} readable bytes");
+        return -1;
+    }
     guard("lws_read", -1, || {
-        if core_http::feed(&conn, data) {
+        if core_http::feed(&conn, &data) {
             0
         } else {
             -1
