@@ -1,7 +1,8 @@
 """lws 2.0's own test programs, as written: classic_server.c (test-server:
 HTTP files, dumb-increment, lws-mirror, handlers that dereference their
-per-session data unchecked) and classic_client.c (test-client: protocols
-named by comma lists, HTTP reads in 1 KiB pieces).
+per-session data unchecked), classic_client.c (test-client: protocols
+named by comma lists, HTTP reads in 1 KiB pieces) and classic_echo.c
+(test-echo's server, whose length field holds -1 between messages).
 
 * connections closed before, during and after the request line, junk and a
   Chromium page load never give a handler a NULL or foreign `user`;
@@ -9,6 +10,8 @@ named by comma lists, HTTP reads in 1 KiB pieces).
   `websockets` servers choosing each item of the list or echoing it whole;
 * the HTTP client gets a small file whose body arrives with the head at
   once (not when the server closes the idle connection);
+* test-echo's lws_write of (size_t)(unsigned int)-1 closes only that
+  connection;
 * a burst of PINGs gets one PONG each, in order.
 """
 
@@ -52,7 +55,7 @@ mirror.onmessage = function () { document.getElementById("mirror").textContent =
 
 @pytest.fixture(scope="module")
 def classic_exes(build_c):
-    return build_c("classic_server.c"), build_c("classic_client.c")
+    return build_c("classic_server.c"), build_c("classic_client.c"), build_c("classic_echo.c")
 
 
 @pytest.fixture(scope="module")
@@ -287,6 +290,39 @@ def test_http_client_post(start_classic, classic_exes, pkg_env):
     assert "established http" in r.stdout
     assert "posted" in r.stdout
     assert_healthy(srv)
+
+
+# ------------------------------------------- test-echo's length mistake
+
+def test_echo_write_of_minus_one_costs_only_that_connection(classic_exes, pkg_env, tmp_path):
+    """test-echo sets its length field to -1 after each echo; the WRITEABLE
+    that follows our automatic PONG (unrequested, as the original's) makes
+    it call lws_write(wsi, buf, (size_t)(unsigned int)-1, ...): -1, that
+    connection closes, the other one and the process carry on."""
+    work = tmp_path / "echo"
+    work.mkdir()
+    srv = Server(classic_exes[2], pkg_env, work, None)
+    try:
+        async def main():
+            url = f"ws://127.0.0.1:{srv.port}/"
+            async with websockets.connect(url) as a, websockets.connect(url) as b:
+                for ws, text in ((a, "from a"), (b, "from b")):
+                    await ws.send(text)
+                    assert await asyncio.wait_for(ws.recv(), 5) == text
+                await a.ping(b"are you there")
+                with pytest.raises(websockets.ConnectionClosed):
+                    while True:     # the PONG may arrive first
+                        await asyncio.wait_for(a.recv(), 5)
+                for i in range(20):
+                    await b.send(f"b {i}")
+                    assert await asyncio.wait_for(b.recv(), 5) == f"b {i}"
+
+        asyncio.run(asyncio.wait_for(main(), 30))
+        assert "write failed" in srv.stdout()
+        assert "impossible length" in srv.stderr()
+        srv.assert_alive()
+    finally:
+        srv.stop()
 
 
 # ------------------------------------------------------------ pings
