@@ -777,10 +777,12 @@ fn flush(conn: &Arc<Conn>) -> Result<bool, ()> {
 /// POLLOUT: buffered output first, then the file being served, then the
 /// application's HTTP_WRITEABLE.
 pub fn on_writable(conn: &Arc<Conn>) -> Flow {
-    if with_http(conn, |h| h.tls_handshake).unwrap_or(false) {
+    let (handshaking, write_failed) =
+        with_http(conn, |h| (h.tls_handshake, h.write_failed)).unwrap_or_default();
+    if handshaking {
         return tls_handshake(conn);
     }
-    if with_http(conn, |h| h.write_failed).unwrap_or(false) {
+    if write_failed {
         return Flow::Close(CloseWhy::Error);
     }
     let was_buffered = with_http(conn, |h| !h.tx.is_empty()).unwrap_or(false);

@@ -7,7 +7,7 @@ use std::os::raw::c_void;
 use std::sync::Arc;
 
 use super::http::{self, with_http, Flow, Phase, Step};
-use super::{reason, Conn};
+use super::{reason, Conn, Role};
 use crate::ffi::enums::lws_callback_reasons as R;
 use crate::ffi::enums::pending_timeout as T;
 use crate::http::tokens;
@@ -20,7 +20,7 @@ use crate::ws::handshake;
 pub const LWS_PRE: usize = 16;
 /// Longest close reason lws_close_reason keeps (125 minus the code).
 const CLOSE_REASON_MAX: usize = 123;
-/// PONG frames (payload + 2 header bytes) queued at most per connection.
+/// Bytes of PONG frames queued at most per connection.
 const PONG_QUEUE_MAX: usize = 4096;
 /// How long we wait for the peer's CLOSE after sending ours.
 const CLOSE_ACK_SECS: i64 = 1;
@@ -35,9 +35,10 @@ pub struct WsState {
     pub fin: bool,
     pub binary: bool,
     pub remaining: u64,
-    /// the payloads of PINGs not answered yet, answered in order at the
-    /// next writable moment (at most PONG_QUEUE_MAX bytes of frames)
-    pongs: std::collections::VecDeque<Vec<u8>>,
+    /// the PONG frames answering PINGs not answered yet, in order and ready
+    /// to send in one write at the next writable moment (at most
+    /// PONG_QUEUE_MAX bytes)
+    pongs: Vec<u8>,
     /// a CLOSE to send at the next writable moment, then close
     pending_close: Option<Vec<u8>>,
     /// what lws_close_reason set: the CLOSE payload of an application close
@@ -67,7 +68,7 @@ impl WsState {
             fin: false,
             binary: false,
             remaining: 0,
-            pongs: std::collections::VecDeque::new(),
+            pongs: Vec::new(),
             pending_close: None,
             close_reason: None,
             closing: false,
@@ -310,14 +311,19 @@ pub(crate) fn deliver(conn: &Arc<Conn>) -> Step {
                 if ws.closing {
                     return Next::Again;
                 }
-                let queued =
-                    payload.len() + 2 + ws.pongs.iter().map(|p| p.len() + 2).sum::<usize>();
-                if queued > PONG_QUEUE_MAX {
+                let mask = mask_key(&conn.ctx, ws.client);
+                let (head, hlen) = frame::header(opcode::PONG, true, payload.len() as u64, mask);
+                if ws.pongs.len() + hlen + payload.len() > PONG_QUEUE_MAX {
                     // a peer pinging faster than it reads our answers
                     return Next::Fail(frame::CLOSE_POLICY_VIOLATION);
                 }
-                ws.pongs.push_back(payload);
-                if queued > PONG_QUEUE_MAX / 2 {
+                ws.pongs.extend_from_slice(&head[..hlen]);
+                let start = ws.pongs.len();
+                ws.pongs.extend_from_slice(&payload);
+                if let Some(key) = mask {
+                    frame::apply_mask(&mut ws.pongs[start..], key, 0);
+                }
+                if ws.pongs.len() > PONG_QUEUE_MAX / 2 {
                     Next::SendPongs
                 } else {
                     Next::Again
@@ -463,13 +469,8 @@ fn send_frame_with(
     write: fn(&Arc<Conn>, &[u8]) -> i32,
 ) -> i32 {
     let len = frame.len() - LWS_PRE;
-    // A client masks with a fresh key per frame, in the caller's buffer (as
-    // the original did).
-    let mask = is_client(conn).then(|| {
-        let mut key = [0u8; 4];
-        conn.ctx.random(&mut key);
-        key
-    });
+    // A client masks in the caller's buffer (as the original did).
+    let mask = mask_key(&conn.ctx, is_client(conn));
     if let Some(key) = mask {
         frame::apply_mask(&mut frame[LWS_PRE..], key, 0);
     }
@@ -570,22 +571,62 @@ pub fn on_writable(conn: &Arc<Conn>, was_buffered: bool) -> Flow {
     Flow::Continue
 }
 
-/// One PONG per queued PING, in order, while the socket takes them whole
-/// (what it refuses is buffered and ends the run); whether any was sent.
-fn send_pongs(conn: &Arc<Conn>) -> Result<bool, ()> {
-    let mut sent = false;
-    while !http::buffered(conn) {
-        let Some(payload) = with_ws(conn, |ws| ws.pongs.pop_front()).flatten() else {
-            break;
-        };
-        let mut frame = vec![0; LWS_PRE];
-        frame.extend_from_slice(&payload);
-        if send_frame(conn, &mut frame, opcode::PONG, true) < 0 {
-            return Err(());
-        }
-        sent = true;
+/// What `lws_write` must know of a connection, seen in one look.
+#[derive(Default)]
+pub struct WriteTarget {
+    /// an HTTP or WebSocket connection (not a listener)
+    pub http: bool,
+    /// TLS encrypts the payload in user space
+    pub tls: bool,
+    /// a WebSocket client, which masks the payload in place
+    pub ws_client: bool,
+    /// an established WebSocket (ws modes send on it)
+    pub ws_open: bool,
+}
+
+/// None for a connection that is closed: dead, or out of the poll set in
+/// its final callbacks.
+pub fn write_target(conn: &Conn) -> Option<WriteTarget> {
+    let st = conn.state();
+    if st.dead || !st.in_table {
+        return None;
     }
-    Ok(sent)
+    let Role::Http(h) = &st.role else {
+        return Some(WriteTarget::default());
+    };
+    let ws = h.ws.as_deref();
+    Some(WriteTarget {
+        http: true,
+        tls: h.stream.is_tls(),
+        ws_client: ws.is_some_and(|w| w.client),
+        ws_open: ws.is_some_and(|w| !w.closing),
+    })
+}
+
+/// A client's frames are masked with a fresh key each; a server's are not.
+fn mask_key(ctx: &crate::service::context::Context, client: bool) -> Option<[u8; 4]> {
+    client.then(|| {
+        let mut key = [0u8; 4];
+        ctx.random(&mut key);
+        key
+    })
+}
+
+/// The queued PONGs, in one write unless output is still buffered (what
+/// the socket refuses is buffered); whether any were sent.
+fn send_pongs(conn: &Arc<Conn>) -> Result<bool, ()> {
+    if http::buffered(conn) {
+        return Ok(false);
+    }
+    let frames = with_ws(conn, |ws| std::mem::take(&mut ws.pongs)).unwrap_or_default();
+    if frames.is_empty() {
+        return Ok(false);
+    }
+    if http::write(conn, &frames) < 0 {
+        return Err(());
+    }
+    with_ws(conn, |ws| ws.last_io = crate::service::now_secs());
+    Ok(true)
 }
 
 /// `lws_close_reason`: the CLOSE payload for when the application closes.
@@ -672,7 +713,7 @@ pub fn is_established(conn: &Conn) -> bool {
     with_ws(conn, |ws| !ws.closing).unwrap_or(false)
 }
 
-pub fn is_client(conn: &Conn) -> bool {
+fn is_client(conn: &Conn) -> bool {
     with_ws(conn, |ws| ws.client).unwrap_or(false)
 }
 

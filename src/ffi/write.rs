@@ -104,10 +104,10 @@ pub unsafe extern "C" fn lws_write(
         guard("lws_write", (), || core_http::fail(&conn));
         return -1;
     }
-    if conn.is_dead() || !conn.state().in_table {
+    let Some(target) = core_ws::write_target(&conn) else {
         lwsl_err!("lws_write: wsi {wsi:p} is closed");
         return -1;
-    }
+    };
     let flags = W::LWS_WRITE_NO_FIN as u32 | W::LWS_WRITE_CLIENT_IGNORE_XOR_MASK as u32;
     let mode = protocol.0 & !flags;
     let http_mode = [
@@ -117,7 +117,7 @@ pub unsafe extern "C" fn lws_write(
     ]
     .iter()
     .any(|m| *m as u32 == mode);
-    if !matches!(conn.state().role, Role::Http(_)) {
+    if !target.http {
         return 0;
     }
     if buf.is_null() && (len > 0 || !http_mode) {
@@ -130,10 +130,9 @@ pub unsafe extern "C" fn lws_write(
         // user space: check the range first, what a plain send leaves to
         // the kernel. (A server's headroom is the application's to get
         // right, as with the original.)
-        let client = core_ws::is_client(&conn);
-        if (client || core_http::is_tls(&conn))
-            && core_ws::is_established(&conn)
-            && !mem::accessible(start, core_ws::LWS_PRE + len, client)
+        if (target.ws_client || target.tls)
+            && target.ws_open
+            && !mem::accessible(start, core_ws::LWS_PRE + len, target.ws_client)
         {
             lwsl_err!(
                 "lws_write: buf {buf:p} has no {len} accessible bytes: closing the connection"
@@ -152,7 +151,7 @@ pub unsafe extern "C" fn lws_write(
     if len == 0 {
         return 0;
     }
-    if core_http::is_tls(&conn) && !mem::accessible(buf, len, false) {
+    if target.tls && !mem::accessible(buf, len, false) {
         lwsl_err!("lws_write: buf {buf:p} has no {len} readable bytes: closing the connection");
         guard("lws_write", (), || core_http::fail(&conn));
         return -1;
