@@ -128,7 +128,7 @@ impl Conn {
                 dead: false,
             }),
         });
-        crate::ffi::handle::CONNS.insert(&conn);
+        crate::service::registry::CONNS.insert(&conn);
         conn
     }
 
@@ -362,7 +362,7 @@ impl Conn {
 impl Drop for Conn {
     /// Freed: C's `struct lws *` for it is no longer accepted.
     fn drop(&mut self) {
-        crate::ffi::handle::CONNS.remove(std::ptr::from_ref(self) as usize);
+        crate::service::registry::CONNS.remove(std::ptr::from_ref(self) as usize);
     }
 }
 

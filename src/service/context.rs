@@ -252,7 +252,7 @@ impl Context {
             privs: Confined::new(privs),
             ctx: Arc::downgrade(self),
         });
-        crate::ffi::handle::VHOSTS.insert(&vhost);
+        crate::service::registry::VHOSTS.insert(&vhost);
         vhost.bound_port.set(bound);
         if let (Some(tls), None) = (&vhost.tls_server, &vhost.tls_config.key) {
             use foreign_types::ForeignType;

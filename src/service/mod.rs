@@ -5,6 +5,7 @@ pub mod confined;
 pub mod context;
 pub mod files;
 pub mod pt;
+pub mod registry;
 pub mod vhost;
 
 pub use crate::plat::clock::now_secs;

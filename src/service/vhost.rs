@@ -192,7 +192,7 @@ impl Vhost {
 impl Drop for Vhost {
     /// Freed: C's `struct lws_vhost *` for it is no longer accepted.
     fn drop(&mut self) {
-        crate::ffi::handle::VHOSTS.remove(std::ptr::from_ref(self) as usize);
+        crate::service::registry::VHOSTS.remove(std::ptr::from_ref(self) as usize);
     }
 }
 
