@@ -11,13 +11,14 @@ use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int, c_uint, c_void};
 use std::ptr;
 
-use super::enums::{lws_spa_fileupload_states, lws_token_indexes, SpaFileuploadState, TokenIndex};
+use super::enums::{lws_spa_fileupload_states, SpaFileuploadState};
+use super::guard;
 use super::types::{
     lws, lws_process_html_args, lws_process_html_state, lws_protocol_vhost_options, lws_spa,
     lws_spa_fileupload_cb,
 };
-use super::{guard, http};
 use crate::http::forms::{Encoding, FileEvent, Form, FormError};
+use crate::http::tokens;
 
 #[allow(unused_variables)] // (until it is implemented)
 #[no_mangle]
@@ -135,25 +136,6 @@ unsafe fn spa_ref<'a>(spa: *mut lws_spa) -> Option<&'a Spa> {
     unsafe { spa.cast::<Spa>().as_ref() }
 }
 
-/// The request's Content-Type, if it has one.
-///
-/// # Safety
-/// `wsi` is a live connection.
-unsafe fn content_type(wsi: *mut lws) -> Option<Vec<u8>> {
-    let ct = TokenIndex(lws_token_indexes::WSI_TOKEN_HTTP_CONTENT_TYPE as c_uint);
-    // SAFETY: `wsi` is live (our contract); `buf` has `len + 1` bytes.
-    unsafe {
-        let len = usize::try_from(http::lws_hdr_total_length(wsi, ct)).ok()?;
-        if len == 0 {
-            return None;
-        }
-        let mut buf = vec![0u8; len + 1];
-        let n = http::lws_hdr_copy(wsi, buf.as_mut_ptr().cast(), buf.len() as c_int, ct);
-        buf.truncate(usize::try_from(n).ok()?);
-        Some(buf)
-    }
-}
-
 /// A form parser for the body of `wsi`'s request, by its Content-Type:
 /// `multipart/form-data; boundary=...`, else urlencoded. The values of the
 /// `count_params` names (matched exactly) share `max_storage` bytes; file
@@ -178,8 +160,11 @@ pub unsafe extern "C" fn lws_spa_create(
             lwsl_err!("lws_spa_create: negative count_params or max_storage");
             return ptr::null_mut();
         };
-        if wsi.is_null() || (param_names.is_null() && count > 0) {
-            lwsl_err!("lws_spa_create: NULL wsi or param_names");
+        let Some(conn) = super::handle::conn("lws_spa_create", wsi) else {
+            return ptr::null_mut();
+        };
+        if param_names.is_null() && count > 0 {
+            lwsl_err!("lws_spa_create: NULL param_names");
             return ptr::null_mut();
         }
         let mut names = Vec::with_capacity(count);
@@ -193,8 +178,7 @@ pub unsafe extern "C" fn lws_spa_create(
             // SAFETY: a C string (our contract).
             names.push(unsafe { CStr::from_ptr(name) }.to_bytes().to_vec());
         }
-        // SAFETY: `wsi` is live (our contract).
-        let ct = unsafe { content_type(wsi) };
+        let ct = crate::conn::http::header_text(&conn, tokens::WSI_TOKEN_HTTP_CONTENT_TYPE);
         let encoding = match Encoding::from_content_type(ct.as_deref()) {
             Ok(e) => e,
             Err(e) => {

@@ -286,9 +286,8 @@ pub unsafe extern "C" fn lws_finalize_http_header(
     unsafe { with_cursor(p, end, |c| c.finalize()) }
 }
 
-/// # Safety
-/// `wsi` is NULL or a live connection.
-unsafe fn http_conn(func: &str, wsi: *mut lws) -> Option<Arc<Conn>> {
+/// The live HTTP (or WebSocket) connection `wsi` points at.
+fn http_conn(func: &str, wsi: *mut lws) -> Option<Arc<Conn>> {
     handle::conn(func, wsi).filter(|c| matches!(c.state().role, Role::Http(_)))
 }
 
@@ -303,8 +302,7 @@ pub unsafe extern "C" fn lws_return_http_status(
     code: c_uint,
     html_body: *const c_char,
 ) -> c_int {
-    // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { http_conn("lws_return_http_status", wsi) }) else {
+    let Some(conn) = http_conn("lws_return_http_status", wsi) else {
         return -1;
     };
     let body = if html_body.is_null() {
@@ -334,8 +332,7 @@ pub unsafe extern "C" fn lws_http_redirect(
     end: *mut c_uchar,
 ) -> c_int {
     let _ = (p, end);
-    // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { http_conn("lws_http_redirect", wsi) }) else {
+    let Some(conn) = http_conn("lws_http_redirect", wsi) else {
         return -1;
     };
     if loc.is_null() || len < 0 {
@@ -357,8 +354,7 @@ pub unsafe extern "C" fn lws_http_redirect(
 #[must_use]
 #[no_mangle]
 pub unsafe extern "C" fn lws_http_transaction_completed(wsi: *mut lws) -> c_int {
-    // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { http_conn("lws_http_transaction_completed", wsi) }) else {
+    let Some(conn) = http_conn("lws_http_transaction_completed", wsi) else {
         return 1;
     };
     guard("lws_http_transaction_completed", 1, || {
@@ -381,8 +377,7 @@ pub unsafe extern "C" fn lws_serve_http_file(
     other_headers: *const c_char,
     other_headers_len: c_int,
 ) -> c_int {
-    // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { http_conn("lws_serve_http_file", wsi) }) else {
+    let Some(conn) = http_conn("lws_serve_http_file", wsi) else {
         return -1;
     };
     if file.is_null() {
@@ -410,8 +405,7 @@ pub unsafe extern "C" fn lws_serve_http_file(
 /// `wsi` is NULL or a live connection.
 #[no_mangle]
 pub unsafe extern "C" fn lws_serve_http_file_fragment(wsi: *mut lws) -> c_int {
-    // SAFETY: per this function's contract.
-    let Some(conn) = (unsafe { http_conn("lws_serve_http_file_fragment", wsi) }) else {
+    let Some(conn) = http_conn("lws_serve_http_file_fragment", wsi) else {
         return -1;
     };
     guard("lws_serve_http_file_fragment", -1, || {

@@ -320,10 +320,7 @@ enum Escape {
 }
 
 fn hex(b: u8) -> Result<u8, FormError> {
-    (b as char)
-        .to_digit(16)
-        .map(|d| d as u8)
-        .ok_or(FormError::BadEscape)
+    crate::util::escape::hex_value(b).ok_or(FormError::BadEscape)
 }
 
 impl UrlEncoded {

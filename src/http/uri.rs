@@ -99,7 +99,7 @@ pub fn decode_arg(arg: &[u8], out: &mut Vec<u8>) -> Result<(), BadUri> {
 fn decode(raw: &[u8], mut emit: impl FnMut(u8, bool)) -> Result<(), BadUri> {
     let hex = |i: usize| {
         raw.get(i)
-            .and_then(|&b| char::from(b).to_digit(16))
+            .and_then(|&b| crate::util::escape::hex_value(b))
             .ok_or(BadUri)
     };
     let mut i = 0;
@@ -108,7 +108,7 @@ fn decode(raw: &[u8], mut emit: impl FnMut(u8, bool)) -> Result<(), BadUri> {
             b'%' => {
                 let c = hex(i + 1)? << 4 | hex(i + 2)?;
                 i += 3;
-                (c as u8, true)
+                (c, true)
             }
             b'+' => {
                 i += 1;

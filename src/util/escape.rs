@@ -110,7 +110,8 @@ pub fn urldecode(input: &[u8], out: &mut [u8]) -> Option<usize> {
     Some(n)
 }
 
-fn hex_value(digit: u8) -> Option<u8> {
+/// The value of one hex digit (either case).
+pub fn hex_value(digit: u8) -> Option<u8> {
     char::from(digit).to_digit(16).map(|v| v as u8)
 }
 
