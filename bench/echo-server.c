@@ -3,13 +3,17 @@
  * libwebsockets.so.8 and against Debian's libwebsockets 4.1 (libwebsockets.so.17).
  * It therefore uses only API that both have, in the plain lws 2.0 style:
  * lws_create_context with a port, lws_service, lws_write with LWS_PRE,
- * lws_callback_on_writable, per-session data, lws_serve_http_file.
+ * lws_callback_on_writable, per-session data, lws_serve_http_file, lws_spa_*.
  *
  *   echo-server [-p PORT] [-d DOCROOT] [-r RX_BUFFER_SIZE]
  *
  * Protocols:
  *   0 "http"  serves DOCROOT (GET / is DOCROOT/index.html) with
- *             lws_serve_http_file, keep-alive as the library does it
+ *             lws_serve_http_file, keep-alive as the library does it; a POST
+ *             is parsed with lws_spa_* as lws' test-server does it (fields
+ *             "text" and "send", file parts counted and dropped) and
+ *             answered "text=<value>\nsend=<value>\nuploaded=<bytes>\n"
+ *             (a missing value as "(none)")
  *   1 "echo"  every received message (text or binary, up to 16 MiB, in as
  *             many fragments and RECEIVE chunks as it arrives) is written
  *             back whole as one frame of the same type
@@ -50,16 +54,88 @@ mimetype(const char *path)
 	return "application/octet-stream";
 }
 
+struct pss_http {
+	struct lws_spa *spa;
+	unsigned long uploaded;
+};
+
+static const char * const form_names[] = { "text", "send" };
+
+static int
+count_upload(void *data, const char *name, const char *filename, char *buf,
+	     int len, enum lws_spa_fileupload_states state)
+{
+	struct pss_http *pss = (struct pss_http *)data;
+
+	(void)name;
+	(void)filename;
+	(void)buf;
+	(void)state;
+	pss->uploaded += (unsigned long)len;
+	return 0;
+}
+
+/* the parsed form as text/plain; the transaction completes */
+static int
+answer_form(struct lws *wsi, struct pss_http *pss)
+{
+	unsigned char head[LWS_PRE + 512], body[LWS_PRE + 2200];
+	unsigned char *p = head + LWS_PRE, *end = head + sizeof(head);
+	const char *text, *send;
+	int n;
+
+	lws_spa_finalize(pss->spa);
+	text = lws_spa_get_string(pss->spa, 0);
+	send = lws_spa_get_string(pss->spa, 1);
+	n = snprintf((char *)body + LWS_PRE, sizeof(body) - LWS_PRE,
+		     "text=%s\nsend=%s\nuploaded=%lu\n", text ? text : "(none)",
+		     send ? send : "(none)", pss->uploaded);
+	lws_spa_destroy(pss->spa);
+	pss->spa = NULL;
+	if (lws_add_http_header_status(wsi, HTTP_STATUS_OK, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
+					 (unsigned char *)"text/plain", 10, &p, end) ||
+	    lws_add_http_header_content_length(wsi, (unsigned long)n, &p, end) ||
+	    lws_finalize_http_header(wsi, &p, end))
+		return -1;
+	if (lws_write(wsi, head + LWS_PRE, (size_t)(p - (head + LWS_PRE)),
+		      LWS_WRITE_HTTP_HEADERS) < 0 ||
+	    lws_write(wsi, body + LWS_PRE, (size_t)n, LWS_WRITE_HTTP_FINAL) < 0)
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
 static int
 callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	      void *in, size_t len)
 {
+	struct pss_http *pss = (struct pss_http *)user;
 	const char *uri = (const char *)in;
 	char path[1024];
 	int n;
 
-	(void)user;
-	(void)len;
+	switch (reason) {
+	case LWS_CALLBACK_HTTP_BODY:
+		if (!pss->spa) {
+			pss->uploaded = 0;
+			pss->spa = lws_spa_create(wsi, form_names, 2, 1024,
+						  count_upload, pss);
+			if (!pss->spa)
+				return -1;
+		}
+		return lws_spa_process(pss->spa, (const char *)in, (int)len) ? -1 : 0;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		return pss->spa ? answer_form(wsi, pss) : -1;
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (pss && pss->spa) {
+			lws_spa_destroy(pss->spa);
+			pss->spa = NULL;
+		}
+		return 0;
+	default:
+		break;
+	}
 
 #if LWS_LIBRARY_VERSION_MAJOR >= 3
 	/*
@@ -72,6 +148,8 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 #endif
 	if (reason != LWS_CALLBACK_HTTP)
 		return 0;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
+		return 0; /* the body follows */
 
 	if (!uri || uri[0] != '/' || strstr(uri, "..")) {
 		lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
@@ -193,7 +271,8 @@ callback_echo(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 }
 
 static struct lws_protocols protocols[] = {
-	{ .name = "http", .callback = callback_http },
+	{ .name = "http", .callback = callback_http,
+	  .per_session_data_size = sizeof(struct pss_http) },
 	{ .name = "echo", .callback = callback_echo,
 	  .per_session_data_size = sizeof(struct pss_echo) },
 	{ .name = NULL } /* terminator */

@@ -84,12 +84,12 @@ def busy(rs, key):
     return f"{100 * statistics.median(vals):.0f}%" if vals else "—"
 
 
-def echo_cases(runs):
-    cases = sorted(
-        {c for (c, _) in runs if c.startswith("echo-")},
-        key=lambda c: tuple(int(x) for x in c[5:].split("x")),
+def echo_cases(runs, prefix="echo-"):
+    """echo-NxS (or pings-NxS+K) cases, by N and S."""
+    return sorted(
+        {c for (c, _) in runs if c.startswith(prefix)},
+        key=lambda c: tuple(int(x) for x in c[len(prefix):].split("+")[0].split("x")),
     )
-    return cases
 
 
 def cpu_per_100k(runs, case):
@@ -109,7 +109,7 @@ def paced_cases(runs):
 
 
 def label(case):
-    case = case.split("@")[0]
+    case = case.split("@")[0].split("+")[0]
     n, s = case.split("-", 1)[1].split("x")
     s = int(s)
     size = f"{s // 1048576} MiB" if s >= 1048576 else f"{s // 1024} KiB" if s >= 1024 else f"{s} B"
@@ -273,6 +273,27 @@ def build(runs, meta):
         )
     w("")
 
+    # ---------------------------------------------------------- pings
+    gcases = echo_cases(runs, "pings-")
+    w = (out if gcases else []).append
+    w("## Echo with PING bursts")
+    w("")
+    w("The echo loop with K PINGs written before each message in the same")
+    w("write; the load generator does not wait for PONGs. Ours answers every")
+    w("PING (in one write per burst), the original only the last one pending.")
+    w("Medians.")
+    w("")
+    w("| N × S, K PINGs | ours rt/s | theirs rt/s | ours / theirs | ours CPU s / 100k | theirs CPU s / 100k | ours / theirs |")
+    w("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for c in gcases:
+        o, t, mo, mt = cpu_per_100k(runs, c)
+        ro, rt = median(o, "rtps"), median(t, "rtps")
+        w(
+            f"| {label(c)}, {c.split('+')[1]} | {num(ro, 1)} | {num(rt, 1)} | {fmt_ratio(ratio(ro, rt))} | "
+            f"{num(mo, 3)} | {num(mt, 3)} | {fmt_ratio(ratio(mo, mt))} |"
+        )
+    w("")
+
     # ---------------------------------------------------------- idle
     w = (out if io or it else []).append
     w("## Idle connections: memory")
@@ -318,14 +339,21 @@ def build(runs, meta):
 
     # ---------------------------------------------------------- http
     w = (out if any(c.startswith("http-") for (c, _) in runs) else []).append
-    w("## HTTP: wrk, keep-alive")
+    w("## HTTP: wrk, keep-alive (files, and forms parsed with lws_spa_*)")
     w("")
     w(
         "| file (wrk connections) | ours req/s | theirs req/s | ours / theirs | ours p50 / p99 |"
         " theirs p50 / p99 | server CPU use (ours / theirs) | wrk CPU use (ours / theirs) |"
     )
     w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for case, name in (("http-index.html", "1 KiB"), ("http-big.bin", "1 MiB")):
+    for case, name in (
+        ("http-index.html", "1 KiB"),
+        ("http-big.bin", "1 MiB"),
+        ("http-post-form", "POST urlencoded form, lws_spa"),
+        ("http-post-upload", "POST 64 KiB multipart upload, lws_spa"),
+    ):
+        if not any(c == case for (c, _) in runs):
+            continue
         o, t = ok_runs(runs, case, "ours"), ok_runs(runs, case, "theirs")
         conns = (o or t or [{}])[0].get("conns", "?")
 

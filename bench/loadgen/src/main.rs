@@ -3,13 +3,15 @@
 //! triggered), the opening handshake and the framing written here.
 //!
 //!   lws-loadgen echo --port P --conns N --size S --seconds T
-//!                    [--warmup W] [--rate R] [--server-pid PID]
+//!                    [--warmup W] [--rate R] [--pings K] [--server-pid PID]
 //!       N connections, each in a closed loop with exactly one message in
 //!       flight: a masked binary frame of S bytes, then wait for the whole
 //!       echo, check it byte for byte, send the next. With --rate, no more
 //!       than R messages per second leave in all (a connection whose echo
 //!       is back waits its turn), so the server's CPU per message can be
-//!       measured below its limit. Prints one JSON line
+//!       measured below its limit. With --pings, K PINGs (8 bytes each)
+//!       leave in the same write before each message; PONGs are not waited
+//!       for (the original answers only the last one pending). Prints one JSON line
 //!       (round trips/s, p50/p99 latency in µs, errors; with --server-pid
 //!       also the server's CPU seconds in the measured window from /proc).
 //!       A mismatched echo ends the run at once with exit status 2; any
@@ -57,12 +59,14 @@ struct Options {
     warmup: f64,
     /// echo: messages per second in all (None: as fast as echoes return)
     rate: Option<f64>,
+    /// echo: PINGs sent before each message
+    pings: usize,
     server_pid: Option<i32>,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: lws-loadgen echo --port P --conns N --size S --seconds T [--warmup W] [--rate R] [--server-pid PID]\n\
+        "usage: lws-loadgen echo --port P --conns N --size S --seconds T [--warmup W] [--rate R] [--pings K] [--server-pid PID]\n\
          \x20      lws-loadgen idle --port P --conns N\n\
          \x20      lws-loadgen connrate --port P --seconds T [--conns C] [--server-pid PID]"
     );
@@ -85,6 +89,7 @@ fn parse_options() -> Options {
         seconds: 5.0,
         warmup: 0.5,
         rate: None,
+        pings: 0,
         server_pid: None,
     };
     let mut it = args[1..].iter();
@@ -101,6 +106,7 @@ fn parse_options() -> Options {
             "--seconds" => o.seconds = value.parse().unwrap_or_else(|_| bad()),
             "--warmup" => o.warmup = value.parse().unwrap_or_else(|_| bad()),
             "--rate" => o.rate = Some(value.parse().unwrap_or_else(|_| bad())),
+            "--pings" => o.pings = value.parse().unwrap_or_else(|_| bad()),
             "--server-pid" => o.server_pid = Some(value.parse().unwrap_or_else(|_| bad())),
             _ => usage(),
         }
@@ -110,6 +116,7 @@ fn parse_options() -> Options {
         || o.seconds <= 0.0
         || o.warmup < 0.0
         || o.rate.is_some_and(|r| r <= 0.0 || o.mode != Mode::Echo)
+        || (o.pings > 0 && o.mode != Mode::Echo)
     {
         usage();
     }
@@ -229,6 +236,8 @@ struct Conn {
     frag: Option<(u8, Vec<u8>)>,
     /// echo: the payload in flight and when it was sent
     payload: Vec<u8>,
+    /// PINGs sent before each message
+    pings: usize,
     seq: u64,
     in_flight: bool,
     sent_at: Instant,
@@ -293,6 +302,7 @@ impl Conn {
             accept: String::new(),
             frag: None,
             payload: Vec::new(),
+            pings: 0,
             seq: 0,
             in_flight: false,
             sent_at: now,
@@ -392,6 +402,9 @@ impl Conn {
         }
         if len > 8 {
             self.payload[len - 8..].copy_from_slice(&stamp);
+        }
+        for _ in 0..self.pings {
+            frame::push_masked(&mut self.out, OP_PING, &stamp, rng.key());
         }
         frame::push_masked(&mut self.out, OP_BINARY, &self.payload, rng.key());
         self.in_flight = true;
@@ -559,6 +572,7 @@ impl Runner {
         if self.o.mode == Mode::Echo {
             c.payload = vec![0; self.o.size];
             self.rng.fill(&mut c.payload);
+            c.pings = self.o.pings;
         }
         let mut ev = libc::epoll_event {
             events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32,
@@ -879,12 +893,13 @@ fn echo(o: Options) {
         _ => "null".into(),
     };
     println!(
-        "{{\"mode\":\"echo\",\"conns\":{},\"size\":{},\"rate\":{},\"seconds\":{:.3},\"round_trips\":{},\
+        "{{\"mode\":\"echo\",\"conns\":{},\"size\":{},\"rate\":{},\"pings\":{},\"seconds\":{:.3},\"round_trips\":{},\
          \"rtps\":{:.1},\"p50_us\":{:.1},\"p99_us\":{:.1},\"errors\":0,\"server_cpu_s\":{},\
          \"server_cpu_s_per_100k\":{},\"loadgen_cpu_s\":{:.3},\"foreign_cpu_s\":{}}}",
         r.o.conns,
         r.o.size,
         r.o.rate.map_or("null".into(), |v| format!("{v}")),
+        r.o.pings,
         w.elapsed,
         r.round_trips,
         r.round_trips as f64 / w.elapsed,
