@@ -337,6 +337,30 @@ def build(runs, meta):
     )
     w("")
 
+    # ---------------------------------------------------------- client
+    lo, lt = ok_runs(runs, "client", "ours"), ok_runs(runs, "client", "theirs")
+    w = (out if lo or lt else []).append
+    w("## HTTP client: GETs")
+    w("")
+    w("`bench/http-client.c` built against each library: 8 GETs of a 16 KiB file")
+    w("at a time, one connection each, the body read in 1 KiB")
+    w("`lws_http_client_read` calls; the same server (ours) answers both. Medians.")
+    w("")
+    w("| | GETs/s | client CPU µs per GET | client CPU use |")
+    w("| --- | ---: | ---: | ---: |")
+
+    def per_get(rs):
+        vals = [1e6 * r["client_cpu_s"] / r["gets"] for r in rs if r.get("gets")]
+        return statistics.median(vals) if vals else None
+
+    for name, rs in (("ours", lo), ("theirs", lt)):
+        w(f"| {name} | {num(median(rs, 'gps'), 1)} | {num(per_get(rs), 1)} | {busy(rs, 'client_cpu_s')} |")
+    w(
+        f"| ours / theirs | {fmt_ratio(ratio(median(lo, 'gps'), median(lt, 'gps')))} | "
+        f"{fmt_ratio(ratio(per_get(lo), per_get(lt)))} | |"
+    )
+    w("")
+
     # ---------------------------------------------------------- http
     w = (out if any(c.startswith("http-") for (c, _) in runs) else []).append
     w("## HTTP: wrk, keep-alive (files, and forms parsed with lws_spa_*)")
