@@ -47,6 +47,9 @@ static unsigned char *mapped_edge(void)
 	return p + pg - 64; /* 64 bytes before the hole */
 }
 
+static const char * const names[] = { "a" };
+static const char * const null_names[] = { NULL };
+
 static void wsi_checks(struct lws *wsi)
 {
 	unsigned char buf[LWS_PRE + 64];
@@ -79,6 +82,10 @@ static void wsi_checks(struct lws *wsi)
 		(unsigned char *)"x", 1, NULL, NULL), 1);
 	CHECK(lws_finalize_http_header(wsi, NULL, NULL), 1);
 	CHECK(lws_http_redirect(wsi, 302, NULL, -1, NULL, NULL), -1);
+	CHECK_NULL(lws_spa_create(wsi, NULL, 2, 100, NULL, NULL));
+	CHECK_NULL(lws_spa_create(wsi, names, -1, 100, NULL, NULL));
+	CHECK_NULL(lws_spa_create(wsi, names, 1, -5, NULL, NULL));
+	CHECK_NULL(lws_spa_create(wsi, null_names, 1, 100, NULL, NULL));
 }
 
 static int cb_http(struct lws *wsi, enum lws_callback_reasons reason,
@@ -272,6 +279,13 @@ static void null_checks(void)
 	CHECK(lwsl_timestamp(LLL_ERR, NULL, 10), 0);
 	CHECK(lwsl_timestamp(LLL_ERR, out, -1), 0);
 	CHECK(lws_chunked_html_process(NULL, NULL), -1);
+	/* form parsing */
+	CHECK_NULL(lws_spa_create(NULL, NULL, 0, 10, NULL, NULL));
+	CHECK(lws_spa_process(NULL, "a=1", 3), -1);
+	CHECK(lws_spa_finalize(NULL), -1);
+	CHECK(lws_spa_get_length(NULL, 0), 0);
+	CHECK_NULL(lws_spa_get_string(NULL, 0));
+	CHECK(lws_spa_destroy(NULL), 0);
 	CHECK(lws_interface_to_sa(0, NULL, NULL, 0), -1);
 }
 
