@@ -92,6 +92,12 @@ def echo_cases(runs, prefix="echo-"):
     )
 
 
+def cpu_us_per(rs, cpu_key, count_key):
+    """Median CPU microseconds per counted thing (connection, GET) over runs."""
+    vals = [1e6 * r[cpu_key] / r[count_key] for r in rs if r.get(count_key)]
+    return statistics.median(vals) if vals else None
+
+
 def cpu_per_100k(runs, case):
     """Both servers' runs of a case and their median CPU s per 100k messages."""
     o, t = ok_runs(runs, case, "ours"), ok_runs(runs, case, "theirs")
@@ -323,8 +329,7 @@ def build(runs, meta):
     w("| --- | ---: | ---: | ---: | ---: |")
 
     def per_conn(rs):
-        vals = [1e6 * r["server_cpu_s"] / r["connections"] for r in rs if r.get("connections")]
-        return statistics.median(vals) if vals else None
+        return cpu_us_per(rs, "server_cpu_s", "connections")
 
     for name, rs in (("ours", co), ("theirs", ct)):
         w(
@@ -350,8 +355,7 @@ def build(runs, meta):
     w("| --- | ---: | ---: | ---: |")
 
     def per_get(rs):
-        vals = [1e6 * r["client_cpu_s"] / r["gets"] for r in rs if r.get("gets")]
-        return statistics.median(vals) if vals else None
+        return cpu_us_per(rs, "client_cpu_s", "gets")
 
     for name, rs in (("ours", lo), ("theirs", lt)):
         w(f"| {name} | {num(median(rs, 'gps'), 1)} | {num(per_get(rs), 1)} | {busy(rs, 'client_cpu_s')} |")
