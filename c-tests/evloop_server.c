@@ -13,7 +13,9 @@
  *   uv          LWS_SERVER_OPTION_LIBUV, lws_uv_initloop(ctx, NULL, 0),
  *               lws_libuv_run(ctx, 0); SIGINT/SIGTERM: lws' default handler
  *               (with --threads N: one lws-owned loop per service thread,
- *               each run by lws_libuv_run(ctx, tsi) on its own pthread)
+ *               each run by lws_libuv_run(ctx, tsi) on its own pthread;
+ *               with --keep-timer the application leaves its tick timer
+ *               running on lws' loop, as lws' test-server-libuv does)
  *   uv-foreign  the application's uv_loop_t, its own SIGINT/SIGTERM
  *               uv_signal_t (uv_stop), lws_uv_sigint_cfg(ctx, 0, NULL); after
  *               the loop stops: lws_context_destroy, close the application's
@@ -374,6 +376,7 @@ run_poll(void)
 /* uv */
 
 static uv_timer_t uv_tick_timer;
+static int keep_timer;
 
 static void
 uv_tick_cb(uv_timer_t *t)
@@ -430,7 +433,7 @@ run_uv(int threads)
 	printf("loop returned\n");
 	fflush(stdout);
 
-	if (threads == 1) {
+	if (threads == 1 && !keep_timer) {
 		uv_timer_stop(&uv_tick_timer);
 		uv_close((uv_handle_t *)&uv_tick_timer, NULL);
 	}
@@ -592,7 +595,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: evloop_server --loop own|poll|uv|uv-foreign|ev|"
 		"ev-foreign [-p PORT] [-d DOCROOT] [--ssl CERT KEY] "
-		"[--threads N]\n");
+		"[--threads N] [--keep-timer]\n");
 	exit(2);
 }
 

@@ -424,6 +424,18 @@ def test_uv_foreign_app_timer_and_signal_keep_running(start_ev):
     assert "signal 2" in out and "destroyed" in out and "uv_loop_close 0" in out, srv.describe()
 
 
+def test_uv_app_timer_left_on_lws_loop(start_ev):
+    """lws' own test-server-libuv starts a uv_timer_t on lws_uv_getloop(ctx,
+    0) and never closes it: after lws_libuv_run returns (SIGINT through lws'
+    handler), lws_context_destroy must still return with the application's
+    handle open on the loop lws made."""
+    srv = start_ev("uv", "--keep-timer")
+    sent, got = arun(many_clients(srv.ws_uri(), 2, 20, seed=450), 30)
+    check_many(srv, sent, got)
+    assert srv.interrupt(signal.SIGINT) == 0, srv.describe()
+    assert "destroyed" in srv.stdout(), srv.describe()
+
+
 # ------------------------------------------------- uv, two threads
 
 def test_uv_two_service_threads(start_ev):
