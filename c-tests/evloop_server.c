@@ -26,7 +26,9 @@
  *               lws_service runs ev_default_loop until lws' default SIGINT
  *               watcher breaks it
  *   ev-foreign  ev_loop_new(0), its own SIGINT/SIGTERM ev_signal (ev_break),
- *               lws_ev_sigint_cfg(ctx, 0, NULL), ev_run by the application
+ *               lws_ev_sigint_cfg(ctx, 0, NULL), ev_run by the application;
+ *               after lws_context_destroy (and stopping its own watchers)
+ *               ev_run must return at once: prints "ev_run returned"
  *
  * Protocols:
  *   "http"                    files from DOCROOT (lws_serve_http_file), 404
@@ -628,7 +630,9 @@ main(int argc, char **argv)
 		else if (!strcmp(argv[n], "--ssl") && n + 2 < argc) {
 			cert = argv[++n];
 			key = argv[++n];
-		} else if (!strcmp(argv[n], "--threads") && n + 1 < argc)
+		} else if (!strcmp(argv[n], "--keep-timer"))
+			keep_timer = 1;
+		else if (!strcmp(argv[n], "--threads") && n + 1 < argc)
 			threads = atoi(argv[++n]);
 		else
 			usage();
@@ -724,8 +728,13 @@ main(int argc, char **argv)
 		if (n)
 			ret = 1;
 	}
-	if (kind == L_EV_FOREIGN && ev_foreign)
+	if (kind == L_EV_FOREIGN && ev_foreign) {
+		/* nothing of lws' may stay active on the application's loop */
+		ev_run(ev_foreign, 0);
+		printf("ev_run returned\n");
+		fflush(stdout);
 		ev_loop_destroy(ev_foreign);
+	}
 
 	free(pollfds);
 	free(fd_lookup);

@@ -124,7 +124,9 @@ class EvServer(Server):
 
     def assert_clean(self):
         self.assert_alive()
-        assert "FLOW VIOLATION" not in self.stderr(), self.stderr()[-4000:]
+        err = self.stderr()
+        for bad in ("FLOW VIOLATION", "failed", "not the app's loop", "lws_uv_getloop: NULL"):
+            assert bad not in err, err[-4000:]
 
     def describe(self):
         return (f"{self.name}: exit {self.proc.poll()}\nstdout:\n{self.stdout()[-2000:]}"
@@ -315,6 +317,23 @@ def test_sigint_stops_cleanly(srv):
     assert "destroyed" in out, srv.describe()
     if srv.loop == "uv-foreign":
         assert "uv_loop_close 0" in out, srv.describe()
+    if srv.loop == "ev-foreign":
+        # lws left nothing active on the application's loop
+        assert "ev_run returned" in out, srv.describe()
+
+
+@pytest.mark.parametrize("loop", ["own", "poll", "uv"])
+def test_sigterm_stops_cleanly(start_ev, loop):
+    """SIGTERM too: the application's handler (own, poll) or lws' default
+    libuv handler (SIGINT and SIGTERM) stops the loop cleanly."""
+    srv = start_ev(loop)
+    with RawWs(srv.connect()) as c:
+        assert c.handshake("lws-echo")[0] == 101
+        c.send(TEXT, b"x")
+        assert recv_message(c) == (TEXT, b"x")
+        rc = srv.interrupt(signal.SIGTERM)
+    assert rc == 0, srv.describe()
+    assert "destroyed" in srv.stdout(), srv.describe()
 
 
 @pytest.mark.parametrize("how", ["websockets", "raw-burst"])
@@ -359,7 +378,7 @@ def selfsigned(tmp_path_factory):
     return d / "cert.pem", d / "key.pem"
 
 
-@pytest.mark.parametrize("loop", ["uv", "poll", "own"])
+@pytest.mark.parametrize("loop", LOOPS)
 def test_tls(start_ev, selfsigned, evroot, loop):
     """wss:// and https:// with a self-signed certificate: pipelined echoes,
     a 1 MiB message, 50 back-to-back messages (TLS holds decrypted input
@@ -472,12 +491,14 @@ def valgrind_problems(log):
 
 
 @pytest.mark.skipif(not have("valgrind"), reason="valgrind not installed")
-def test_uv_foreign_under_valgrind(start_ev, evroot, tmp_path):
-    """A short session on the application's own uv loop under memcheck: no
-    invalid access, no definite leak from libwebsockets, and the loop still
-    closes (uv_loop_close 0) after lws_context_destroy."""
+@pytest.mark.parametrize("loop", ["uv-foreign", "uv", "ev-foreign", "poll"])
+def test_under_valgrind(start_ev, evroot, tmp_path, loop):
+    """A short session under memcheck (above all on the application's own uv
+    loop): no invalid access, no definite leak from libwebsockets, and
+    uv-foreign's loop still closes (uv_loop_close 0) after
+    lws_context_destroy."""
     log = tmp_path / "valgrind.log"
-    srv = start_ev("uv-foreign", wrapper=[
+    srv = start_ev(loop, wrapper=[
         "valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite",
         "--error-exitcode=99", "--num-callers=30", f"--log-file={log}"],
         start_timeout=60)
@@ -500,8 +521,11 @@ def test_uv_foreign_under_valgrind(start_ev, evroot, tmp_path):
     finally:
         held.close()
     text = log.read_text(errors="replace")
+    assert "Memcheck" in text and "LEAK SUMMARY" in text, text[-4000:]
     problems = valgrind_problems(text)
     assert not problems, "\n\n".join(problems)[:8000]
-    assert "uv_loop_close 0" in srv.stdout(), srv.describe()
+    assert "destroyed" in srv.stdout(), srv.describe()
+    if loop == "uv-foreign":
+        assert "uv_loop_close 0" in srv.stdout(), srv.describe()
     # 99 only for leaks outside libwebsockets (checked above)
     assert rc in (0, 99), srv.describe() + "\n" + text[-4000:]
