@@ -5,6 +5,7 @@
  *
  *   evloop_server --loop own|poll|uv|uv-foreign|ev|ev-foreign
  *                 [-p PORT] [-d DOCROOT] [--ssl CERT KEY] [--threads N]
+ *                 [--timeout-secs N] [--ping-interval N] [--keep-timer]
  *
  *   own         while (!stop) lws_service(ctx, 50)
  *   poll        the application's own poll() array, kept from
@@ -597,7 +598,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: evloop_server --loop own|poll|uv|uv-foreign|ev|"
 		"ev-foreign [-p PORT] [-d DOCROOT] [--ssl CERT KEY] "
-		"[--threads N] [--keep-timer]\n");
+		"[--threads N] [--keep-timer] [--timeout-secs N] "
+		"[--ping-interval N]\n");
 	exit(2);
 }
 
@@ -630,7 +632,11 @@ main(int argc, char **argv)
 		else if (!strcmp(argv[n], "--ssl") && n + 2 < argc) {
 			cert = argv[++n];
 			key = argv[++n];
-		} else if (!strcmp(argv[n], "--keep-timer"))
+		} else if (!strcmp(argv[n], "--timeout-secs") && n + 1 < argc)
+			info.timeout_secs = atoi(argv[++n]);
+		else if (!strcmp(argv[n], "--ping-interval") && n + 1 < argc)
+			info.ws_ping_pong_interval = atoi(argv[++n]);
+		else if (!strcmp(argv[n], "--keep-timer"))
 			keep_timer = 1;
 		else if (!strcmp(argv[n], "--threads") && n + 1 < argc)
 			threads = atoi(argv[++n]);

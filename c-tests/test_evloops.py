@@ -41,7 +41,7 @@ from websockets.asyncio.client import connect
 
 from conftest import REPO, have, pkg_config, run
 from servers import Server, started_servers
-from ws_servers import BINARY, CONT, TEXT, RawWs, frame
+from ws_servers import BINARY, CONT, PING, PONG, TEXT, RawWs, frame
 
 LOOPS = ["own", "poll", "uv", "uv-foreign", "ev", "ev-foreign"]
 KIB = 1024
@@ -362,6 +362,51 @@ def test_fifty_back_to_back(srv, how):
                 pass
             assert len(got) == 50, f"stalled after {len(got)} of 50 echoes\n" + srv.describe()
             assert got == msgs
+    srv.assert_clean()
+
+
+# ------------------------------------ timeouts without socket activity
+
+# libev: "no timer (timeouts only on activity)" (CONTRACT section 11)
+TIMED_LOOPS = ["own", "poll", "uv", "uv-foreign"]
+
+
+@pytest.mark.parametrize("loop", TIMED_LOOPS)
+def test_idle_request_times_out(start_ev, loop):
+    """timeout_secs 2: a connection that never finishes its request headers
+    is hard-closed after about 2 s although nothing else happens on any
+    socket (libuv: lws' 1 s timer; poll: lws_service_fd(ctx, NULL))."""
+    srv = start_ev(loop, "--timeout-secs", "2")
+    s = srv.connect(timeout=8)
+    try:
+        s.sendall(b"GET /index.html HTTP/1.1\r\nHost: x\r\n")
+        start = time.monotonic()
+        try:
+            data = s.recv(4096)
+        except ConnectionResetError:
+            data = b""
+        took = time.monotonic() - start
+    except TimeoutError:
+        raise AssertionError(f"not closed within 8 s\n{srv.describe()}")
+    finally:
+        s.close()
+    assert data == b"", data
+    assert 1.0 <= took <= 5.0, took
+    srv.assert_clean()
+
+
+@pytest.mark.parametrize("loop", TIMED_LOOPS)
+def test_idle_ping(start_ev, loop):
+    """ws_ping_pong_interval 1: an idle established connection gets a PING
+    with nothing else going on; a PONG keeps it open."""
+    srv = start_ev(loop, "--ping-interval", "1")
+    with RawWs(srv.connect(timeout=6)) as c:
+        assert c.handshake("lws-echo")[0] == 101
+        f = c.recv_frame()
+        assert f.opcode == PING, f
+        c.send(PONG, f.payload)
+        c.send(TEXT, b"still here")
+        assert recv_message(c) == (TEXT, b"still here")
     srv.assert_clean()
 
 
