@@ -322,6 +322,68 @@ def test_sigint_stops_cleanly(srv):
         assert "ev_run returned" in out, srv.describe()
 
 
+class Busy:
+    """Connections in the middle of something, for stopping a server under
+    them: file downloads and 4 MiB echoes nobody reads (tiny receive
+    buffers), and a request still missing its end."""
+
+    def __init__(self, srv, timeout=5.0):
+        self.socks, self.threads = [], []
+        try:
+            for _ in range(4):
+                s = srv.connect(timeout, rcvbuf=4096)
+                self.socks.append(s)
+                s.sendall(b"GET /data.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+            for _ in range(3):
+                c = RawWs(srv.connect(timeout, rcvbuf=4096))
+                self.socks.append(c.sock)
+                assert c.handshake("lws-echo")[0] == 101
+                data = frame(BINARY, os.urandom(4 * MIB))
+                t = threading.Thread(target=self._send, args=(c.sock, data), daemon=True)
+                t.start()
+                self.threads.append(t)
+            s = srv.connect(timeout)
+            self.socks.append(s)
+            s.sendall(b"GET /index.html HTTP/1.1\r\nHost: x\r\n")
+        except BaseException:
+            self.close()
+            raise
+
+    @staticmethod
+    def _send(sock, data):
+        try:
+            sock.sendall(data)
+        except OSError:
+            pass
+
+    def close(self):
+        for s in self.socks:
+            s.close()
+        for t in self.threads:
+            t.join(5)
+
+
+@pytest.mark.parametrize("loop", LOOPS + ["uv-threads"])
+def test_sigint_mid_transfer(start_ev, loop):
+    """SIGINT while files and big echoes are stuck half-sent and a request
+    is half-received: still a clean stop (uv: lws_libuv_stop closes them
+    all; uv-foreign: the loop then runs dry, uv_loop_close 0)."""
+    srv = start_ev("uv", "--threads", "2") if loop == "uv-threads" else start_ev(loop)
+    busy = Busy(srv)
+    try:
+        time.sleep(0.5)
+        srv.assert_clean()
+        rc = srv.interrupt(signal.SIGINT)
+    finally:
+        busy.close()
+    assert rc == 0, srv.describe()
+    assert "destroyed" in srv.stdout(), srv.describe()
+    if loop == "uv-foreign":
+        assert "uv_loop_close 0" in srv.stdout(), srv.describe()
+    if loop == "ev-foreign":
+        assert "ev_run returned" in srv.stdout(), srv.describe()
+
+
 @pytest.mark.parametrize("loop", ["own", "poll", "uv"])
 def test_sigterm_stops_cleanly(start_ev, loop):
     """SIGTERM too: the application's handler (own, poll) or lws' default
@@ -558,13 +620,18 @@ def test_under_valgrind(start_ev, evroot, tmp_path, loop):
             return [int(await ws.recv()) for _ in range(3)]
 
     assert arun(dumb(), 30) == [0, 1, 2]
-    # one connection still open when the loop stops
+    # connections still open, some mid-transfer, when the loop stops
     held = RawWs(srv.connect(timeout=30))
+    busy = None
     try:
         assert held.handshake("lws-echo")[0] == 101
+        busy = Busy(srv, timeout=30)
+        time.sleep(1.0)
         rc = srv.interrupt(signal.SIGINT, timeout=60)
     finally:
         held.close()
+        if busy:
+            busy.close()
     text = log.read_text(errors="replace")
     assert "Memcheck" in text and "LEAK SUMMARY" in text, text[-4000:]
     problems = valgrind_problems(text)
