@@ -6,6 +6,7 @@
  *   evloop_server --loop own|poll|uv|uv-foreign|ev|ev-foreign
  *                 [-p PORT] [-d DOCROOT] [--ssl CERT KEY] [--threads N]
  *                 [--timeout-secs N] [--ping-interval N] [--keep-timer]
+ *                 [--tick-thread]
  *
  *   own         while (!stop) lws_service(ctx, 50)
  *   poll        the application's own poll() array, kept from
@@ -40,6 +41,10 @@
  *                             size echo chunk by chunk, boundaries kept
  *   "dumb-increment-protocol" the connection's counter as text on every
  *                             50 ms tick of the loop's own timer
+ *
+ * With --tick-thread the dumb-increment ticks come from a worker pthread
+ * instead of the loop's timer: lws_callback_on_writable_all_protocol from
+ * another thread, then lws_cancel_service, as threaded lws applications do.
  *
  * Prints "port N" once listening and "destroyed" after lws_context_destroy;
  * exits 0 on a clean stop. A RECEIVE that arrives while the previous chunk
@@ -293,10 +298,27 @@ static struct lws_protocols protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL }
 };
 
+static int tick_thread;
+static pthread_t ticker;
+static volatile sig_atomic_t ticker_stop;
+
 static void
 tick(void)
 {
-	lws_callback_on_writable_all_protocol(context, &protocols[2]);
+	if (!tick_thread)
+		lws_callback_on_writable_all_protocol(context, &protocols[2]);
+}
+
+static void *
+ticker_run(void *arg)
+{
+	(void)arg;
+	while (!ticker_stop) {
+		usleep(TICK_MS * 1000);
+		lws_callback_on_writable_all_protocol(context, &protocols[2]);
+		lws_cancel_service(context);
+	}
+	return NULL;
 }
 
 static long long
@@ -599,7 +621,7 @@ usage(void)
 	fprintf(stderr, "usage: evloop_server --loop own|poll|uv|uv-foreign|ev|"
 		"ev-foreign [-p PORT] [-d DOCROOT] [--ssl CERT KEY] "
 		"[--threads N] [--keep-timer] [--timeout-secs N] "
-		"[--ping-interval N]\n");
+		"[--ping-interval N] [--tick-thread]\n");
 	exit(2);
 }
 
@@ -638,6 +660,8 @@ main(int argc, char **argv)
 			info.ws_ping_pong_interval = atoi(argv[++n]);
 		else if (!strcmp(argv[n], "--keep-timer"))
 			keep_timer = 1;
+		else if (!strcmp(argv[n], "--tick-thread"))
+			tick_thread = 1;
 		else if (!strcmp(argv[n], "--threads") && n + 1 < argc)
 			threads = atoi(argv[++n]);
 		else
@@ -698,6 +722,10 @@ main(int argc, char **argv)
 	port = info.port;
 	if (kind == L_OWN || kind == L_POLL)
 		announce();
+	if (tick_thread && pthread_create(&ticker, NULL, ticker_run, NULL)) {
+		fprintf(stderr, "pthread_create failed\n");
+		return 1;
+	}
 
 	switch (kind) {
 	case L_OWN:
@@ -720,6 +748,10 @@ main(int argc, char **argv)
 		break;
 	}
 
+	if (tick_thread) {
+		ticker_stop = 1;
+		pthread_join(ticker, NULL);
+	}
 	lws_context_destroy(context);
 	printf("destroyed\n");
 	fflush(stdout);

@@ -276,6 +276,27 @@ def test_dumb_increment_counts(srv):
     srv.assert_clean()
 
 
+@pytest.mark.parametrize("loop", ["own", "uv", "uv-foreign", "ev", "ev-foreign"])
+def test_ticks_from_another_thread(start_ev, loop):
+    """A worker pthread calls lws_callback_on_writable_all_protocol and
+    lws_cancel_service every 50 ms (CONTRACT section 2: the service thread
+    is woken): the counters advance on every backend whose loop the library
+    can wake (an application's poll() loop cannot be woken by lws)."""
+    srv = start_ev(loop, "--tick-thread")
+
+    async def one():
+        async with connect(srv.ws_uri(), subprotocols=["dumb-increment-protocol"],
+                           compression=None, ping_interval=None, open_timeout=10) as ws:
+            return [int(await asyncio.wait_for(ws.recv(), 5)) for _ in range(6)]
+
+    async def two():
+        return await asyncio.gather(one(), one())
+
+    for vals in arun(two(), 30):
+        assert vals == list(range(6)), vals
+    srv.assert_clean()
+
+
 def test_http_file(srv, evroot):
     """A file served with lws_serve_http_file arrives byte-exact; a missing
     one is a 404; the server keeps serving."""

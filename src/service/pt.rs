@@ -495,6 +495,12 @@ impl Pt {
     /// A foreign loop gives queued work (or a wake-up) its turn.
     pub fn loop_work(&self) {
         self.source.on_loop_thread();
+        for fd in self.source.take_deferred() {
+            if let Some(conn) = self.lookup(fd) {
+                let armed = conn.state().armed;
+                self.modify(fd, armed);
+            }
+        }
         if self.stop_requested.swap(false, Ordering::AcqRel) {
             self.close_all();
             self.source.stop();

@@ -28,6 +28,10 @@ struct Foreign {
     /// one watcher per socket, indexed by fd
     watches: Vec<Option<Watch>>,
     owner: usize,
+    /// sockets whose interest other threads changed (lws_callback_on_writable
+    /// from a worker): loop handles are not thread-safe, so the loop's
+    /// thread applies the connection's interest as it is by then
+    deferred: Vec<RawFd>,
 }
 
 pub struct Source {
@@ -84,19 +88,27 @@ impl Source {
     pub fn modify(&self, fd: RawFd, events: u32) -> io::Result<()> {
         if self.is_foreign() {
             if let Some(f) = self.foreign().as_mut() {
-                let ok = usize::try_from(fd)
-                    .ok()
-                    .and_then(|i| f.watches.get(i))
-                    .and_then(Option::as_ref)
-                    .is_some_and(|w| w.set(events));
-                return if ok {
-                    Ok(())
-                } else {
-                    Err(io::Error::other("no watcher"))
-                };
+                if !self.on_loop_thread_now() {
+                    f.deferred.push(fd);
+                    f.lp.wake();
+                    return Ok(());
+                }
+                return f.set(fd, events);
             }
         }
         self.poller.modify(fd, events)
+    }
+
+    /// The sockets whose interest other threads changed (see `deferred`).
+    pub fn take_deferred(&self) -> Vec<RawFd> {
+        self.foreign()
+            .as_mut()
+            .map(|f| std::mem::take(&mut f.deferred))
+            .unwrap_or_default()
+    }
+
+    fn on_loop_thread_now(&self) -> bool {
+        self.loop_thread.load(Ordering::Relaxed) == thread::current()
     }
 
     /// Before the socket is closed.
@@ -127,7 +139,7 @@ impl Source {
     pub fn kick(&self) {
         if self.is_foreign() {
             if let Some(f) = self.foreign().as_ref() {
-                if self.loop_thread.load(Ordering::Relaxed) == thread::current() {
+                if self.on_loop_thread_now() {
                     f.lp.kick();
                 } else {
                     f.lp.wake();
@@ -188,6 +200,7 @@ impl Source {
             lp,
             watches: Vec::new(),
             owner: setup.owner,
+            deferred: Vec::new(),
         };
         for &(fd, events) in fds {
             f.watch(fd, events)?;
@@ -235,6 +248,19 @@ impl Source {
 }
 
 impl Foreign {
+    fn set(&self, fd: RawFd, events: u32) -> io::Result<()> {
+        let ok = usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.watches.get(i))
+            .and_then(Option::as_ref)
+            .is_some_and(|w| w.set(events));
+        if ok {
+            Ok(())
+        } else {
+            Err(io::Error::other("no watcher"))
+        }
+    }
+
     fn watch(&mut self, fd: RawFd, events: u32) -> io::Result<()> {
         let idx = usize::try_from(fd).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
         let w = self
