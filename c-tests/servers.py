@@ -38,8 +38,8 @@ class Server:
                                          stderr=err, env=env, cwd=str(workdir))
         self.port = self._wait_port()
 
-    def _wait_port(self):
-        end = time.monotonic() + START_TIMEOUT
+    def _wait_port(self, timeout=START_TIMEOUT):
+        end = time.monotonic() + timeout
         while time.monotonic() < end:
             m = re.search(r"^port (\d+)$", self.stdout(), re.M)
             if m:
@@ -49,7 +49,7 @@ class Server:
             time.sleep(0.02)
         self.stop()
         raise AssertionError(f"{self.name} did not report its port\n"
-                             f"stdout:\n{self.stdout()}\nstderr:\n{self.stderr()}")
+                             f"stdout:\n{self.stdout()}\nstderr:\n{self.stderr()[-4000:]}")
 
     def stdout(self):
         return self.stdout_path.read_text(errors="replace")

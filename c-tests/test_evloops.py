@@ -95,20 +95,7 @@ class EvServer(Server):
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
                                          stderr=err, env=env, cwd=str(workdir))
-        self.port = self._wait_port_for(start_timeout)
-
-    def _wait_port_for(self, timeout):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            m = re.search(r"^port (\d+)$", self.stdout(), re.M)
-            if m:
-                return int(m.group(1))
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.02)
-        self.stop()
-        raise AssertionError(f"{self.name} did not report its port\n"
-                             f"stdout:\n{self.stdout()}\nstderr:\n{self.stderr()[-4000:]}")
+        self.port = self._wait_port(start_timeout)
 
     def ws_uri(self, scheme="ws"):
         return f"{scheme}://127.0.0.1:{self.port}/"

@@ -223,6 +223,9 @@ impl Source {
 
     /// The loop to run, if any (the lock is not held while it runs).
     pub fn runnable(&self) -> Option<LoopRef> {
+        if !self.is_foreign() {
+            return None;
+        }
         self.foreign().as_ref().map(|f| f.lp.by_ref())
     }
 
