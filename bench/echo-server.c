@@ -35,7 +35,8 @@
  * Once listening it prints "ready port=N version=<lws_get_library_version()>
  * loop=poll|uv|ev libs=<...>" on stdout, libs being the event libraries and
  * evlib plugins mapped into the process (/proc/self/maps), so the caller can
- * check which library and backend it really runs on.
+ * check which library and backend it really runs on; against lws 2.0 with
+ * --loop uv it adds "uv_handles=N", the handles on lws_uv_getloop's loop.
  */
 #include <libwebsockets.h>
 
@@ -328,6 +329,15 @@ evlib_signal(void *handle, int signum)
 }
 #endif
 
+#if LWS_LIBRARY_VERSION_MAJOR < 4
+static void
+count_handle(uv_handle_t *h, void *arg)
+{
+	(void)h;
+	(*(int *)arg)++;
+}
+#endif
+
 /* the event libraries and evlib plugins mapped into this process */
 static void
 mapped_libs(char *out, size_t size)
@@ -434,6 +444,18 @@ main(int argc, char **argv)
 	}
 #endif
 	mapped_libs(libs, sizeof(libs));
+#if LWS_LIBRARY_VERSION_MAJOR < 4
+	if (loop == LOOP_UV) {
+		/* the handles the library has put on its libuv loop */
+		uv_loop_t *l = lws_uv_getloop(context, 0);
+		int handles = 0;
+
+		if (l)
+			uv_walk(l, count_handle, &handles);
+		snprintf(libs + strlen(libs), sizeof(libs) - strlen(libs),
+			 " uv_handles=%d", handles);
+	}
+#endif
 	printf("ready port=%d version=%s loop=%s libs=%s\n", info.port,
 	       lws_get_library_version(), loop_names[loop], libs);
 	fflush(stdout);
