@@ -56,10 +56,15 @@ fn main() {
     );
 
     println!("cargo:rerun-if-changed=capi/log_shim.c");
+    println!("cargo:rerun-if-changed=capi/evloop_shim.c");
     cc::Build::new()
         .file("capi/log_shim.c")
+        .file("capi/evloop_shim.c")
         .warnings(true)
         .extra_warnings(true)
         .flag("-Werror")
         .compile("lwsshim");
+    // the system libuv and libev, which the libuv / libev backends drive
+    println!("cargo:rustc-link-lib=uv");
+    println!("cargo:rustc-link-lib=ev");
 }

@@ -967,35 +967,103 @@ int lws_json_dump_context(const struct lws_context *context,
                           char *buf,
                           int len);
 
+// Sets whether lws_ev_initloop watches SIGINT, and with which handler
+// (NULL: lws_ev_sigint_cb, which breaks the loop). Returns 0.
+//
+// # Safety
+// `context` is NULL or a live context.
 LWS_VISIBLE LWS_EXTERN
 int lws_ev_sigint_cfg(struct lws_context *context,
                       int use_ev_sigint,
                       void (*cb)(struct ev_loop*, struct ev_signal*, int));
 
+// Runs service thread `tsi` on the libev loop `loop` (NULL: libev's
+// default loop): every socket gets an `ev_io`, timeouts a 1 s timer, and
+// SIGINT breaks the loop unless lws_ev_sigint_cfg said otherwise.
+// 0, or -1 on failure.
+//
+// # Safety
+// `context` is NULL or a live context; `loop` NULL or a live libev loop
+// that outlives the context.
 LWS_VISIBLE LWS_EXTERN
 int lws_ev_initloop(struct lws_context *context,
                     struct ev_loop *loop,
                     int tsi);
 
+// The default SIGINT handler for libev: breaks the loop.
+//
+// # Safety
+// `loop` is the live libev loop the watcher belongs to.
 LWS_VISIBLE LWS_EXTERN
 void lws_ev_sigint_cb(struct ev_loop *loop,
-                      struct ev_signal *watcher,
-                      int revents);
+                      struct ev_signal *_watcher,
+                      int _revents);
 
+// Sets whether lws_uv_initloop watches SIGINT and SIGTERM, and with which
+// handler (NULL: lws_uv_sigint_cb, which runs lws_libuv_stop). Returns 0.
+//
+// # Safety
+// `context` is NULL or a live context.
 LWS_VISIBLE LWS_EXTERN
 int lws_uv_sigint_cfg(struct lws_context *context,
                       int use_uv_sigint,
                       uv_signal_cb cb);
 
+// Runs service thread `tsi`'s libuv loop until it is stopped.
+//
+// # Safety
+// `context` is NULL or a live context.
 LWS_VISIBLE LWS_EXTERN void lws_libuv_run(const struct lws_context *context, int tsi);
 
+// Closes every connection and stops every service thread's loop (each on
+// its own thread); the loops' runs then return.
+//
+// # Safety
+// `context` is NULL or a live context.
 LWS_VISIBLE LWS_EXTERN void lws_libuv_stop(struct lws_context *context);
 
+// Runs service thread `tsi` on the libuv loop `loop` (NULL: one the
+// library creates, owns and closes at context destruction): every socket
+// gets a `uv_poll_t`, timeouts a 1 s timer, and SIGINT / SIGTERM run
+// lws_libuv_stop unless lws_uv_sigint_cfg said otherwise. 0, or -1 on
+// failure.
+//
+// # Safety
+// `context` is NULL or a live context; `loop` NULL or an initialised
+// libuv loop that outlives the context.
 LWS_VISIBLE LWS_EXTERN int lws_uv_initloop(struct lws_context *context, uv_loop_t *loop, int tsi);
 
+// The libuv loop service thread `tsi` runs on, or NULL.
+//
+// # Safety
+// `context` is NULL or a live context.
 LWS_VISIBLE LWS_EXTERN uv_loop_t *lws_uv_getloop(struct lws_context *context, int tsi);
 
+// The default SIGINT / SIGTERM handler for libuv: lws_libuv_stop on the
+// context the watcher carries.
+//
+// # Safety
+// `watcher` is a live `uv_signal_t` whose `data` is a context, as
+// lws_uv_initloop sets it up.
 LWS_VISIBLE LWS_EXTERN void lws_uv_sigint_cb(uv_signal_t *watcher, int signum);
+
+// A socket watcher reports `events` (epoll bits).
+//
+// # Safety
+// As pt_of.
+LWS_VISIBLE LWS_EXTERN void lws_rs_loop_io(void *owner, int fd, unsigned int events);
+
+// The once-a-second timer.
+//
+// # Safety
+// As pt_of.
+LWS_VISIBLE LWS_EXTERN void lws_rs_loop_tick(void *owner);
+
+// Queued work's turn (idle pass or wake-up).
+//
+// # Safety
+// As pt_of.
+LWS_VISIBLE LWS_EXTERN void lws_rs_loop_work(void *owner);
 
 LWS_VISIBLE LWS_EXTERN
 int lws_set_extension_option(struct lws *wsi,

@@ -63,6 +63,8 @@ pub struct ConnState {
     pub armed: u32,
     /// on the pt's assumed-writable list
     pub writable_queued: bool,
+    /// held input announced to the application's poll loop as POLLOUT
+    pub held_out: bool,
     pub in_table: bool,
     pub writable_requested: bool,
     pub timeout: Option<Timeout>,
@@ -74,6 +76,15 @@ impl ConnState {
     /// WRITABLE is wanted and served by the pt rather than epoll.
     fn assumed_writable_wanted(&self) -> bool {
         !self.dead && self.in_table && self.events & WRITABLE != 0 && self.armed & WRITABLE == 0
+    }
+
+    /// The interest the application's poll loop is told.
+    fn announced(&self) -> u32 {
+        if self.held_out {
+            self.events | WRITABLE
+        } else {
+            self.events
+        }
     }
 
     /// The address of the per-session data C sees (0 for none).
@@ -122,6 +133,7 @@ impl Conn {
                 events: 0,
                 armed: 0,
                 writable_queued: false,
+                held_out: false,
                 in_table: false,
                 writable_requested: false,
                 timeout: None,
@@ -249,12 +261,13 @@ impl Conn {
     /// pt's assumed-writable list instead of epoll: no epoll_ctl per
     /// lws_callback_on_writable.
     pub fn set_events(self: &Arc<Self>, events: u32) {
-        let (prev, arm, queue) = {
+        let (prev, now, arm, queue) = {
             let mut st = self.state();
             if !st.in_table || st.dead {
                 return;
             }
-            let prev = std::mem::replace(&mut st.events, events);
+            let prev = st.announced();
+            st.events = events;
             let assumed = events & WRITABLE != 0 && writable_assumed(&st);
             let want = if assumed { events & !WRITABLE } else { events };
             let arm = (want != st.armed).then(|| {
@@ -262,7 +275,7 @@ impl Conn {
                 want
             });
             let queue = assumed && !std::mem::replace(&mut st.writable_queued, true);
-            (prev, arm, queue)
+            (prev, st.announced(), arm, queue)
         };
         let pt = &self.ctx.pts[self.tsi];
         if let Some(events) = arm {
@@ -271,7 +284,24 @@ impl Conn {
         if queue {
             pt.queue_writable(self);
         }
-        callback::poll_change(self, self.fd(), events, prev);
+        callback::poll_change(self, self.fd(), now, prev);
+    }
+
+    /// Tells the application's poll loop about held input (POLLOUT, so its
+    /// poll returns and lws_service_fd drains it) or that it is gone.
+    pub fn announce_held(self: &Arc<Self>, held: bool) {
+        let (now, prev) = {
+            let mut st = self.state();
+            if !st.in_table || st.dead || st.held_out == held {
+                return;
+            }
+            let prev = st.announced();
+            st.held_out = held;
+            (st.announced(), prev)
+        };
+        if now != prev {
+            callback::poll_change(self, self.fd(), now, prev);
+        }
     }
 
     pub fn add_events(self: &Arc<Self>, bits: u32) {

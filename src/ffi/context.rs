@@ -331,6 +331,8 @@ pub unsafe extern "C" fn lws_create_context(
             ctx: ctx.clone(),
             fops,
             hostname,
+            uv_sigint: super::eventlib::default_uv_sigint(),
+            ev_sigint: super::eventlib::default_ev_sigint(),
         }));
         ctx.set_c_handle(handle as usize);
         handle::register_context(handle);

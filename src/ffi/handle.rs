@@ -31,6 +31,10 @@ pub(crate) struct ContextHandle {
     /// rewrite it at any time, hence the cell.
     pub fops: Box<UnsafeCell<lws_plat_file_ops>>,
     pub hostname: CString,
+    /// the SIGINT handlers lws_uv_initloop / lws_ev_initloop install (0:
+    /// none), as lws_uv_sigint_cfg / lws_ev_sigint_cfg set them
+    pub uv_sigint: std::sync::atomic::AtomicUsize,
+    pub ev_sigint: std::sync::atomic::AtomicUsize,
 }
 
 /// Every `struct lws_context *` from lws_create_context not yet destroyed.

@@ -1,11 +1,13 @@
-//! Platform services: logging, daemonizing, clock, epoll, sockets,
-//! threads.
+//! Platform services: logging, daemonizing, clock, epoll, libuv / libev
+//! loops, sockets, threads.
 
 #[macro_use]
 pub mod log;
 pub mod clock;
 pub mod daemon;
 pub mod epoll;
+/// cbindgen:ignore
+pub mod evloop;
 pub mod mem;
 pub mod sock;
 pub mod thread;

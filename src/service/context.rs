@@ -375,6 +375,7 @@ impl Context {
         for pt in &self.pts {
             pt.reap();
         }
+        super::pt::detach_loops(self);
         self.vhosts
             .write()
             .unwrap_or_else(|p| p.into_inner())

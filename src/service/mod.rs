@@ -6,6 +6,7 @@ pub mod context;
 pub mod files;
 pub mod pt;
 pub mod registry;
+pub mod source;
 pub mod vhost;
 
 pub use crate::plat::clock::now_secs;

@@ -9,12 +9,14 @@ use std::sync::Arc;
 
 use super::confined::Confined;
 use super::context::{Context, ContextConfig};
+use super::source::Source;
 use super::vhost::CBytes;
 use crate::conn::http::{self, Flow};
 use crate::conn::{reason, Conn, Role};
 use crate::ffi::callback::{self, PollOp};
 use crate::ffi::enums::lws_callback_reasons as R;
-use crate::plat::epoll::{Events, Poller, Ready, Waker, HANGUP, READABLE, WRITABLE};
+use crate::plat::epoll::{Events, Ready, HANGUP, READABLE, WRITABLE};
+use crate::plat::evloop::{self, Kind, Setup};
 
 /// Why a connection is being closed; decides which final callbacks it gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,24 +69,19 @@ pub struct Pt {
     pub tsi: usize,
     /// ws_ping_pong_interval (0: off)
     ping_interval: u16,
-    poller: Poller,
-    waker: Waker,
-    /// in epoll_wait: work queued from another thread must wake it
-    waiting: AtomicBool,
+    source: Source,
+    /// lws_libuv_stop asked this thread's loop to close everything and stop
+    stop_requested: AtomicBool,
     pub state: Confined<PtState>,
 }
 
 impl Pt {
     pub fn new(tsi: usize, cfg: &ContextConfig) -> io::Result<Pt> {
-        let poller = Poller::new()?;
-        let waker = Waker::new()?;
-        poller.add(waker.fd(), READABLE)?;
         Ok(Pt {
             tsi,
             ping_interval: cfg.ws_ping_pong_interval,
-            poller,
-            waker,
-            waiting: AtomicBool::new(false),
+            source: Source::new()?,
+            stop_requested: AtomicBool::new(false),
             state: Confined::new(PtState {
                 conns: Vec::new(),
                 count: 0,
@@ -104,7 +101,7 @@ impl Pt {
     }
 
     pub fn wake(&self) {
-        self.waker.wake();
+        self.source.wake();
     }
 
     pub fn lookup(&self, fd: RawFd) -> Option<Arc<Conn>> {
@@ -148,7 +145,7 @@ impl Pt {
             cs.events = events;
             cs.armed = events;
         }
-        if let Err(e) = self.poller.add(conn.fd(), events) {
+        if let Err(e) = self.source.add(conn.fd(), events) {
             self.forget(conn);
             return Err(e);
         }
@@ -157,8 +154,8 @@ impl Pt {
     }
 
     pub fn modify(&self, fd: RawFd, events: u32) {
-        if let Err(e) = self.poller.modify(fd, events) {
-            lwsl_err!("epoll modify fd {fd}: {e}");
+        if let Err(e) = self.source.modify(fd, events) {
+            lwsl_err!("poll interest of fd {fd}: {e}");
         }
     }
 
@@ -174,7 +171,7 @@ impl Pt {
             cs.writable_queued = false;
             cs.events
         };
-        let _ = self.poller.delete(conn.fd());
+        self.source.delete(conn.fd());
         self.forget(conn);
         callback::poll_event(conn, PollOp::Delete, conn.fd(), 0, events);
     }
@@ -197,6 +194,9 @@ impl Pt {
 
     pub fn bury(&self, conn: Arc<Conn>) {
         self.state.borrow().graveyard.push(conn);
+        if self.source.is_foreign() {
+            self.source.kick();
+        }
     }
 
     pub fn retire(&self, user: CBytes) {
@@ -217,21 +217,32 @@ impl Pt {
         drop(retired);
     }
 
+    /// Queues a connection whose buffered input can be processed now. An
+    /// application polling for us is asked for POLLOUT on it, so its loop
+    /// cannot sleep while the input waits (as lws does).
     pub fn mark_pending(&self, conn: &Arc<Conn>) {
         let mut st = self.state.borrow();
         if !st.pending.iter().any(|c| Arc::ptr_eq(c, conn)) {
             st.pending.push(conn.clone());
         }
         drop(st);
-        self.wake_if_waiting();
+        if self.source.app_polls() {
+            conn.announce_held(true);
+        }
+        self.source.kick();
     }
 
-    /// Wakes the service thread if it sleeps in epoll_wait: queued work is
-    /// otherwise seen before the next wait (which then does not block).
-    fn wake_if_waiting(&self) {
-        if self.waiting.load(Ordering::SeqCst) {
-            self.wake();
-        }
+    fn is_pending(&self, conn: &Arc<Conn>) -> bool {
+        self.state
+            .borrow()
+            .pending
+            .iter()
+            .any(|c| Arc::ptr_eq(c, conn))
+    }
+
+    fn has_queued(&self) -> bool {
+        let st = self.state.borrow();
+        !st.pending.is_empty() || !st.writable.is_empty() || !st.graveyard.is_empty()
     }
 
     /// Serves `conn`'s WRITABLE in this pass as if epoll had reported
@@ -239,7 +250,7 @@ impl Pt {
     /// the epoll_ctl pair per lws_callback_on_writable.
     pub fn queue_writable(&self, conn: &Arc<Conn>) {
         self.state.borrow().writable.push(conn.clone());
-        self.wake_if_waiting();
+        self.source.kick();
     }
 
     /// Takes a header table from the pool, or queues the connection for the
@@ -318,7 +329,8 @@ impl Pt {
     }
 }
 
-/// `lws_service_tsi`: one pass of the loop for service thread `tsi`.
+/// `lws_service_tsi`: one pass of the loop for service thread `tsi`; with
+/// a libuv / libev loop attached, runs that loop (as lws does).
 pub fn service(ctx: &Arc<Context>, tsi: usize, timeout_ms: i32) -> i32 {
     let Some(pt) = ctx.pts.get(tsi) else {
         return -1;
@@ -328,44 +340,48 @@ pub fn service(ctx: &Arc<Context>, tsi: usize, timeout_ms: i32) -> i32 {
     }
     ask_thread_id(ctx, pt);
     ctx.init_protocols();
+    if let Some(lp) = pt.source.runnable() {
+        evloop::run(&lp);
+        return 0;
+    }
     pt.reap();
-
-    // (set before looking at the queues: a thread queueing after the look
-    // sees it and wakes the wait)
-    pt.waiting.store(true, Ordering::SeqCst);
-    let has_pending = {
-        let st = pt.state.borrow();
-        !st.pending.is_empty() || !st.writable.is_empty()
-    };
-    let timeout = if has_pending || timeout_ms < 0 {
-        0
-    } else {
-        timeout_ms
-    };
     let Some(mut events) = pt.state.borrow().events.take() else {
         return -1;
     };
     let mut ready = Vec::new();
-    let waited = pt.poller.wait(&mut events, timeout, &mut ready);
-    pt.waiting.store(false, Ordering::SeqCst);
+    let waited = pt.source.wait(
+        &mut events,
+        timeout_ms,
+        || {
+            let st = pt.state.borrow();
+            !st.pending.is_empty() || !st.writable.is_empty()
+        },
+        &mut ready,
+    );
     pt.state.borrow().events = Some(events);
     if let Err(e) = waited {
         lwsl_err!("epoll_wait: {e}");
         return -1;
     }
     for r in ready {
-        if r.fd == pt.waker.fd() {
-            pt.waker.reset();
-            continue;
-        }
         if let Some(conn) = pt.lookup(r.fd) {
             service_conn(&conn, r);
         }
     }
+    after_events(pt);
+    0
+}
+
+/// The work after a batch of events, the same for every backend: input
+/// held back earlier, connections assumed writable, timeouts.
+fn after_events(pt: &Pt) {
     let pending = std::mem::take(&mut pt.state.borrow().pending);
     for conn in pending {
         if !conn.is_dead() {
             finish(&conn, http::process(&conn));
+        }
+        if !pt.is_pending(&conn) {
+            conn.announce_held(false);
         }
     }
     let writable = std::mem::take(&mut pt.state.borrow().writable);
@@ -385,31 +401,110 @@ pub fn service(ctx: &Arc<Context>, tsi: usize, timeout_ms: i32) -> i32 {
         }
     }
     scan_timeouts(pt);
-    0
 }
 
 /// `lws_service_fd_tsi`: services one fd an external poll loop found ready
-/// (or only the periodic work for None); 1 if the connection got closed.
+/// (or only the periodic work for None), then the queued work; the result
+/// is 1 if that connection got closed, and whether the fd was ours.
 pub fn service_fd(ctx: &Arc<Context>, tsi: usize, ready: Option<(RawFd, u32)>) -> (i32, bool) {
     let Some(pt) = ctx.pts.get(tsi) else {
         return (-1, false);
     };
     ctx.init_protocols();
-    scan_timeouts(pt);
-    let Some((fd, revents)) = ready else {
-        return (0, false);
-    };
-    let Some(conn) = pt.lookup(fd) else {
-        return (0, false);
-    };
-    service_conn(
-        &conn,
-        Ready {
-            fd,
-            events: revents,
-        },
-    );
-    (i32::from(conn.is_dead()), true)
+    pt.reap();
+    let conn = ready.and_then(|(fd, events)| Some((pt.lookup(fd)?, Ready { fd, events })));
+    if let Some((conn, r)) = &conn {
+        service_conn(conn, *r);
+    }
+    after_events(pt);
+    match conn {
+        Some((conn, _)) => (i32::from(conn.is_dead()), true),
+        None => (0, false),
+    }
+}
+
+/// Attaches a libuv / libev loop to service thread `tsi`: its sockets move
+/// onto the loop, which from then on drives the service.
+pub fn attach_loop(ctx: &Arc<Context>, tsi: usize, setup: Setup) -> std::io::Result<()> {
+    let pt = &ctx.pts[tsi];
+    let fds: Vec<(RawFd, u32)> = pt
+        .connections()
+        .iter()
+        .map(|c| (c.fd(), c.state().armed))
+        .collect();
+    pt.source.attach(&setup, &fds)
+}
+
+/// The loop attached to `tsi` (its address), if it is of `kind`.
+pub fn native_loop(ctx: &Context, tsi: usize, kind: Kind) -> usize {
+    let source = &ctx.pts[tsi].source;
+    if source.foreign_kind() == Some(kind) {
+        source.native_loop()
+    } else {
+        0
+    }
+}
+
+/// Runs the libuv / libev loop of `tsi` until it stops; false if none.
+pub fn run_loop(ctx: &Context, tsi: usize) -> bool {
+    match ctx.pts[tsi].source.runnable() {
+        Some(lp) => {
+            evloop::run(&lp);
+            true
+        }
+        None => false,
+    }
+}
+
+/// `lws_libuv_stop`: every thread with a loop closes all its connections
+/// and stops its loop, on that loop's thread.
+pub fn stop_loops(ctx: &Context) {
+    for pt in ctx.pts.iter().filter(|pt| pt.source.is_foreign()) {
+        pt.stop_requested.store(true, Ordering::Release);
+        pt.source.wake();
+    }
+}
+
+/// Releases the loop handles of every thread (context destruction, after
+/// every connection is closed).
+pub fn detach_loops(ctx: &Context) {
+    for pt in &ctx.pts {
+        pt.source.detach();
+    }
+}
+
+impl Pt {
+    /// A foreign loop reports events on `fd`.
+    pub fn loop_io(&self, fd: RawFd, events: u32) {
+        self.source.on_loop_thread();
+        let Some(conn) = self.lookup(fd) else {
+            return;
+        };
+        ask_thread_id(&conn.ctx, self);
+        conn.ctx.init_protocols();
+        service_conn(&conn, Ready { fd, events });
+    }
+
+    /// A foreign loop's once-a-second timer.
+    pub fn loop_tick(&self) {
+        self.source.on_loop_thread();
+        self.reap();
+        scan_timeouts(self);
+    }
+
+    /// A foreign loop gives queued work (or a wake-up) its turn.
+    pub fn loop_work(&self) {
+        self.source.on_loop_thread();
+        if self.stop_requested.swap(false, Ordering::AcqRel) {
+            self.close_all();
+            self.source.stop();
+        }
+        self.reap();
+        after_events(self);
+        if !self.has_queued() {
+            self.source.rest();
+        }
+    }
 }
 
 fn ask_thread_id(ctx: &Arc<Context>, pt: &Pt) {
