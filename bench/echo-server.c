@@ -5,7 +5,21 @@
  * lws_create_context with a port, lws_service, lws_write with LWS_PRE,
  * lws_callback_on_writable, per-session data, lws_serve_http_file, lws_spa_*.
  *
- *   echo-server [-p PORT] [-d DOCROOT] [-r RX_BUFFER_SIZE]
+ *   echo-server [-p PORT] [-d DOCROOT] [-r RX_BUFFER_SIZE] [--loop uv|ev]
+ *
+ * --loop picks the event loop the library runs on (default: its own poll
+ * loop, lws_service):
+ *   lws 2.0 (ours)  uv: LWS_SERVER_OPTION_LIBUV, lws_uv_initloop(context,
+ *                   NULL, 0) (the library makes the loop), lws_libuv_run;
+ *                   ev: LWS_SERVER_OPTION_LIBEV, lws_ev_initloop(context,
+ *                   NULL, 0) (ev_default_loop), ev_run. SIGINT is the
+ *                   library's default handler (it stops the loop).
+ *   lws 4.1         the option alone: lws_create_context loads the evlib
+ *                   plugin (libwebsockets-evlib_uv.so / _ev.so) and
+ *                   lws_service runs its loop until a signal_cb here
+ *                   destroys the context. 4.1 looks for the plugin only in
+ *                   its build-time libdir (see bench/run).
+ * In every case SIGINT and SIGTERM end the server (lws_context_destroy).
  *
  * Protocols:
  *   0 "http"  serves DOCROOT (GET / is DOCROOT/index.html) with
@@ -18,14 +32,17 @@
  *             many fragments and RECEIVE chunks as it arrives) is written
  *             back whole as one frame of the same type
  *
- * Once listening it prints "ready port=N version=<lws_get_library_version()>"
- * on stdout, so the caller can check which library it really runs on.
- * SIGINT / SIGTERM end it (lws_context_destroy).
+ * Once listening it prints "ready port=N version=<lws_get_library_version()>
+ * loop=poll|uv|ev libs=<...>" on stdout, libs being the event libraries and
+ * evlib plugins mapped into the process (/proc/self/maps), so the caller can
+ * check which library and backend it really runs on; against lws 2.0 with
+ * --loop uv it adds "uv_handles=N", the handles on lws_uv_getloop's loop.
  */
 #include <libwebsockets.h>
 
 #include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +50,10 @@
 
 static volatile int interrupted;
 static const char *docroot = ".";
+static struct lws_context *context;
+
+enum loop_kind { LOOP_POLL, LOOP_UV, LOOP_EV };
+static const char * const loop_names[] = { "poll", "uv", "ev" };
 
 /* ---------------------------------------------------------------- http */
 
@@ -285,11 +306,83 @@ on_signal(int sig)
 	interrupted = 1;
 }
 
+/*
+ * With an event loop the library (or its plugin) watches SIGINT itself; a
+ * SIGTERM it does not watch is passed on as a SIGINT.
+ */
+static void
+forward_to_sigint(int sig)
+{
+	(void)sig;
+	kill(getpid(), SIGINT);
+}
+
+#if LWS_LIBRARY_VERSION_MAJOR >= 4
+/* 4.1's evlib plugins hand SIGINT (uv: also SIGTERM...) to info.signal_cb */
+static void
+evlib_signal(void *handle, int signum)
+{
+	(void)handle;
+	(void)signum;
+	interrupted = 1;
+	lws_context_destroy(context); /* stops the loop; lws_service returns */
+}
+#endif
+
+#if LWS_LIBRARY_VERSION_MAJOR < 4
+static void
+count_handle(uv_handle_t *h, void *arg)
+{
+	(void)h;
+	(*(int *)arg)++;
+}
+#endif
+
+/* the event libraries and evlib plugins mapped into this process */
+static void
+mapped_libs(char *out, size_t size)
+{
+	static const char * const wanted[] = { "libuv.so", "libev.so",
+		"libwebsockets-evlib_uv.so", "libwebsockets-evlib_ev.so" };
+	char line[4096];
+	size_t used = 0, i;
+	int found[4] = { 0 };
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	out[0] = '\0';
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		const char *base = strrchr(line, '/');
+
+		if (!base)
+			continue;
+		base++;
+		for (i = 0; i < 4; i++)
+			if (!found[i] && !strncmp(base, wanted[i], strlen(wanted[i]))) {
+				size_t n = strcspn(base, "\n");
+
+				found[i] = 1;
+				if (used + n + 2 < size) {
+					if (used)
+						out[used++] = ',';
+					memcpy(out + used, base, n);
+					used += n;
+					out[used] = '\0';
+				}
+			}
+	}
+	fclose(f);
+	if (!used)
+		snprintf(out, size, "-");
+}
+
 int
 main(int argc, char **argv)
 {
 	struct lws_context_creation_info info;
-	struct lws_context *context;
+	enum loop_kind loop = LOOP_POLL;
+	char libs[512];
 	int n;
 
 	memset(&info, 0, sizeof info);
@@ -301,32 +394,96 @@ main(int argc, char **argv)
 			docroot = argv[++n];
 		else if (!strcmp(argv[n], "-r") && n + 1 < argc)
 			protocols[1].rx_buffer_size = (size_t)atoi(argv[++n]);
-		else {
-			fprintf(stderr, "usage: %s [-p PORT] [-d DOCROOT] [-r RX_BUFFER_SIZE]\n",
-				argv[0]);
+		else if (!strcmp(argv[n], "--loop") && n + 1 < argc &&
+			 (!strcmp(argv[n + 1], "uv") || !strcmp(argv[n + 1], "ev") ||
+			  !strcmp(argv[n + 1], "poll"))) {
+			n++;
+			loop = !strcmp(argv[n], "uv") ? LOOP_UV :
+			       !strcmp(argv[n], "ev") ? LOOP_EV : LOOP_POLL;
+		} else {
+			fprintf(stderr, "usage: %s [-p PORT] [-d DOCROOT] [-r RX_BUFFER_SIZE] "
+				"[--loop uv|ev]\n", argv[0]);
 			return 2;
 		}
 	}
 
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	if (loop == LOOP_POLL) {
+		signal(SIGINT, on_signal);
+		signal(SIGTERM, on_signal);
+	} else
+		signal(SIGTERM, forward_to_sigint);
 	signal(SIGPIPE, SIG_IGN);
 	lws_set_log_level(LLL_ERR, NULL);
 
 	info.protocols = protocols;
 	info.gid = -1;
 	info.uid = -1;
+	if (loop == LOOP_UV)
+		info.options |= LWS_SERVER_OPTION_LIBUV;
+	if (loop == LOOP_EV)
+		info.options |= LWS_SERVER_OPTION_LIBEV;
+#if LWS_LIBRARY_VERSION_MAJOR >= 4
+	if (loop != LOOP_POLL)
+		info.signal_cb = evlib_signal;
+#endif
 	context = lws_create_context(&info);
 	if (!context) {
 		fprintf(stderr, "echo-server: lws_create_context failed\n");
 		return 1;
 	}
-	printf("ready port=%d version=%s\n", info.port, lws_get_library_version());
+#if LWS_LIBRARY_VERSION_MAJOR < 4
+	if (loop == LOOP_UV && lws_uv_initloop(context, NULL, 0)) {
+		fprintf(stderr, "echo-server: lws_uv_initloop failed\n");
+		lws_context_destroy(context);
+		return 1;
+	}
+	if (loop == LOOP_EV && lws_ev_initloop(context, NULL, 0)) {
+		fprintf(stderr, "echo-server: lws_ev_initloop failed\n");
+		lws_context_destroy(context);
+		return 1;
+	}
+#endif
+	mapped_libs(libs, sizeof(libs));
+#if LWS_LIBRARY_VERSION_MAJOR < 4
+	if (loop == LOOP_UV) {
+		/* the handles the library has put on its libuv loop */
+		uv_loop_t *l = lws_uv_getloop(context, 0);
+		int handles = 0;
+
+		if (l)
+			uv_walk(l, count_handle, &handles);
+		snprintf(libs + strlen(libs), sizeof(libs) - strlen(libs),
+			 " uv_handles=%d", handles);
+	}
+#endif
+	printf("ready port=%d version=%s loop=%s libs=%s\n", info.port,
+	       lws_get_library_version(), loop_names[loop], libs);
 	fflush(stdout);
 
-	while (!interrupted)
-		if (lws_service(context, 1000) < 0)
-			break;
+	switch (loop) {
+	case LOOP_POLL:
+		while (!interrupted)
+			if (lws_service(context, 1000) < 0)
+				break;
+		break;
+#if LWS_LIBRARY_VERSION_MAJOR < 4
+	case LOOP_UV:
+		/* until the library's SIGINT / SIGTERM handler stops the loop */
+		lws_libuv_run(context, 0);
+		break;
+	case LOOP_EV:
+		/* until the library's SIGINT handler breaks it */
+		ev_run(ev_default_loop(0), 0);
+		break;
+#else
+	default:
+		/* lws_service runs the plugin's loop until it is stopped */
+		while (!interrupted)
+			if (lws_service(context, 0))
+				break;
+		break;
+#endif
+	}
 
 	lws_context_destroy(context);
 	return 0;

@@ -181,6 +181,14 @@ def build(runs, meta):
         row("idle", idle_r, fmt_ratio(idle_r))
     if ho or ht:
         row("http", http_r, fmt_ratio(http_r))
+    for loop, lib in (("uv", "libuv"), ("ev", "libev")):
+        lcases = echo_cases(runs, loop + "-")
+        if not lcases:
+            continue
+        rs = [ratio(*(median(ok_runs(runs, c, srv), "rtps") for srv in ("ours", "theirs"))) for c in lcases]
+        cs = [ratio(*cpu_per_100k(runs, c)[2:]) for c in lcases]
+        w(f"| echo on {lib}: throughput / CPU per message (no target) | "
+          f"{across(rs)[1]} / {across(cs)[1]} | — |")
     w("")
     if fails:
         w("Failed runs:")
@@ -364,6 +372,54 @@ def build(runs, meta):
         f"{fmt_ratio(ratio(per_get(lo), per_get(lt)))} | |"
     )
     w("")
+
+    # ---------------------------------------------------------- uv / ev
+    for loop, lib in (("uv", "libuv"), ("ev", "libev")):
+        lcases = echo_cases(runs, loop + "-")
+        w = (out if lcases else []).append
+        w(f"## Echo on {lib}")
+        w("")
+        w(
+            f"The echo case with the server on {lib}: ours through `lws_{loop}_initloop(context, NULL, 0)`"
+            + (" and `lws_libuv_run`" if loop == "uv" else " and `ev_run(ev_default_loop(0), 0)`")
+            + f", Debian's 4.1 through `LWS_SERVER_OPTION_LIB{loop.upper()}` (its"
+            f" `libwebsockets-evlib_{loop}.so` plugin) and `lws_service`. Medians; \"on"
+            " poll\" is the same point in the echo tables above (the library's own loop), this"
+            " backend's round trips/s over that one."
+        )
+        w("")
+        w(
+            "| N × S | ours rt/s | theirs rt/s | ours / theirs | ours CPU s / 100k | theirs CPU s / 100k |"
+            " ours / theirs | ours p50 / p99 µs | theirs p50 / p99 µs | on poll: ours / theirs |"
+        )
+        w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        rt_r, cpu_r2 = [], []
+        for c in lcases:
+            o, t, mo, mt = cpu_per_100k(runs, c)
+            ro, rt = median(o, "rtps"), median(t, "rtps")
+            rt_r.append(ratio(ro, rt))
+            cpu_r2.append(ratio(mo, mt))
+
+            def lat(rs):
+                if not rs:
+                    return "—"
+                m = median(rs, "rtps")
+                r = min(rs, key=lambda x: abs(x["rtps"] - m))
+                return f"{r['p50_us']:.0f} / {r['p99_us']:.0f}"
+
+            pc = "echo-" + c[len(loop) + 1:]
+            po = median(ok_runs(runs, pc, "ours"), "rtps")
+            pt = median(ok_runs(runs, pc, "theirs"), "rtps")
+            w(
+                f"| {label(c)} | {num(ro, 1)} | {num(rt, 1)} | {fmt_ratio(ratio(ro, rt))} | "
+                f"{num(mo, 3)} | {num(mt, 3)} | {fmt_ratio(ratio(mo, mt))} | {lat(o)} | {lat(t)} | "
+                f"{fmt_ratio(ratio(ro, po))} / {fmt_ratio(ratio(rt, pt))} |"
+            )
+        g1, g2 = geomean(rt_r), geomean(cpu_r2)
+        w(
+            f"| geometric mean | | | {fmt_ratio(g1)} | | | {fmt_ratio(g2)} | | | |"
+        )
+        w("")
 
     # ---------------------------------------------------------- http
     w = (out if any(c.startswith("http-") for (c, _) in runs) else []).append
