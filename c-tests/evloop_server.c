@@ -6,7 +6,7 @@
  *   evloop_server --loop own|poll|uv|uv-foreign|ev|ev-foreign
  *                 [-p PORT] [-d DOCROOT] [--ssl CERT KEY] [--threads N]
  *                 [--timeout-secs N] [--ping-interval N] [--keep-timer]
- *                 [--tick-thread]
+ *                 [--tick-thread] [--self-client]
  *
  *   own         while (!stop) lws_service(ctx, 50)
  *   poll        the application's own poll() array, kept from
@@ -46,6 +46,11 @@
  * instead of the loop's timer: lws_callback_on_writable_all_protocol from
  * another thread, then lws_cancel_service, as threaded lws applications do.
  *
+ * With --self-client the first tick of the loop's timer opens a client
+ * connection (lws_client_connect_via_info) to its own lws-echo, sends one
+ * message and prints "self-client ok" when the echo matches (so client
+ * sockets run on every loop too).
+ *
  * Prints "port N" once listening and "destroyed" after lws_context_destroy;
  * exits 0 on a clean stop. A RECEIVE that arrives while the previous chunk
  * is still unechoed (rx flow control not honoured) prints "FLOW VIOLATION"
@@ -70,6 +75,7 @@
 
 #define MAX_CHUNK (64 * 1024)
 #define TICK_MS 50
+#define SELF_CLIENT_MSG "hello from this process's own client"
 
 enum loop_kind { L_OWN, L_POLL, L_UV, L_UV_FOREIGN, L_EV, L_EV_FOREIGN };
 
@@ -244,6 +250,31 @@ callback_echo(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		lws_callback_on_writable(wsi);
 		break;
 
+	/* --self-client: this process's own client connection to lws-echo */
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		lws_callback_on_writable(wsi);
+		break;
+
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		n = (int)strlen(SELF_CLIENT_MSG);
+		memcpy(&pss->buf[LWS_PRE], SELF_CLIENT_MSG, n);
+		if (lws_write(wsi, &pss->buf[LWS_PRE], n, LWS_WRITE_TEXT) < n)
+			return -1;
+		break;
+
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		n = len == strlen(SELF_CLIENT_MSG) &&
+		    !memcmp(in, SELF_CLIENT_MSG, len);
+		printf("self-client %s\n", n ? "ok" : "mismatch");
+		fflush(stdout);
+		return -1;
+
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		printf("self-client error %.*s\n", in ? (int)len : 0,
+		       in ? (const char *)in : "");
+		fflush(stdout);
+		break;
+
 	default:
 		break;
 	}
@@ -299,12 +330,41 @@ static struct lws_protocols protocols[] = {
 };
 
 static int tick_thread;
+static int self_client;
+static int ssl_in_use;
+static int port;
 static pthread_t ticker;
 static volatile sig_atomic_t ticker_stop;
+
+/* the first tick opens the --self-client connection: from the loop's thread */
+static void
+self_client_connect(void)
+{
+	struct lws_client_connect_info i;
+
+	memset(&i, 0, sizeof i);
+	i.context = context;
+	i.address = "127.0.0.1";
+	i.port = port;
+	i.path = "/";
+	i.host = "127.0.0.1";
+	i.origin = "127.0.0.1";
+	i.protocol = "lws-echo";
+	i.ssl_connection = ssl_in_use ? LCCSCF_USE_SSL | LCCSCF_ALLOW_SELFSIGNED |
+					 LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK : 0;
+	if (!lws_client_connect_via_info(&i)) {
+		printf("self-client error connect\n");
+		fflush(stdout);
+	}
+}
 
 static void
 tick(void)
 {
+	if (self_client) {
+		self_client = 0;
+		self_client_connect();
+	}
 	if (!tick_thread)
 		lws_callback_on_writable_all_protocol(context, &protocols[2]);
 }
@@ -329,8 +389,6 @@ now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
-
-static int port;
 
 /* "port N" once the loop is set up (the listen socket exists earlier) */
 static void
@@ -621,7 +679,7 @@ usage(void)
 	fprintf(stderr, "usage: evloop_server --loop own|poll|uv|uv-foreign|ev|"
 		"ev-foreign [-p PORT] [-d DOCROOT] [--ssl CERT KEY] "
 		"[--threads N] [--keep-timer] [--timeout-secs N] "
-		"[--ping-interval N] [--tick-thread]\n");
+		"[--ping-interval N] [--tick-thread] [--self-client]\n");
 	exit(2);
 }
 
@@ -662,6 +720,8 @@ main(int argc, char **argv)
 			keep_timer = 1;
 		else if (!strcmp(argv[n], "--tick-thread"))
 			tick_thread = 1;
+		else if (!strcmp(argv[n], "--self-client"))
+			self_client = 1;
 		else if (!strcmp(argv[n], "--threads") && n + 1 < argc)
 			threads = atoi(argv[++n]);
 		else
@@ -681,6 +741,7 @@ main(int argc, char **argv)
 	info.uid = -1;
 	info.count_threads = threads;
 	if (cert) {
+		ssl_in_use = 1;
 		info.ssl_cert_filepath = cert;
 		info.ssl_private_key_filepath = key;
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;

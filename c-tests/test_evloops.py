@@ -521,6 +521,19 @@ def test_tls(start_ev, selfsigned, evroot, loop):
     assert "destroyed" in srv.stdout()
 
 
+@pytest.mark.parametrize("loop", LOOPS)
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
+def test_client_connection_on_the_loop(start_ev, selfsigned, loop, tls):
+    """A client connection (lws_client_connect_via_info from the loop's
+    timer) to the process's own lws-echo runs on the same loop: connect,
+    handshake, CLIENT_WRITEABLE, the echo back in CLIENT_RECEIVE."""
+    cert, key = selfsigned
+    srv = start_ev(loop, "--self-client", *(("--ssl", cert, key) if tls else ()))
+    line = wait_line(srv, r"^self-client (.*)$", timeout=10)
+    assert line is not None and line.group(1) == "ok", srv.describe()
+    srv.assert_clean()
+
+
 # ------------------------------------------------- the foreign uv loop
 
 def wait_line(srv, pattern, after=0, timeout=5.0):

@@ -483,6 +483,15 @@ impl Pt {
         ask_thread_id(&conn.ctx, self);
         conn.ctx.init_protocols();
         service_conn(&conn, Ready { fd, events });
+        // what the event queued (a WRITEABLE, input held back) is served
+        // now, as lws_service does after its batch, rather than after one
+        // more trip round the loop
+        if self.has_queued() {
+            after_events(self);
+            if !self.has_queued() {
+                self.source.rest();
+            }
+        }
     }
 
     /// A foreign loop's once-a-second timer.
