@@ -29,6 +29,7 @@ import os
 import random
 import re
 import signal
+import socket
 import ssl
 import subprocess
 import threading
@@ -664,3 +665,26 @@ def test_under_valgrind(start_ev, evroot, tmp_path, loop):
         assert "uv_loop_close 0" in srv.stdout(), srv.describe()
     # 99 only for leaks outside libwebsockets (checked above)
     assert rc in (0, 99), srv.describe() + "\n" + text[-4000:]
+
+
+# ------------------------------------ destroying the context from the loop
+
+@pytest.mark.parametrize("loop", ["uv", "ev"])
+def test_destroy_from_a_loop_callback(pkg_env, tmp_path, loop):
+    """lws_context_destroy inside an application timer callback on the loop
+    the library is running (libuv: its own loop; libev: the default loop):
+    the run returns and valgrind sees no invalid access or definite leak."""
+    if not have("valgrind"):
+        pytest.skip("no valgrind")
+    exe = tmp_path / "evloop_destroy"
+    run(["gcc", "-std=gnu99", "-Wall", "-Wextra", "-Werror", "-g",
+         str(REPO / "c-tests" / "evloop_destroy.c"), "-o", str(exe),
+         *pkg_config(pkg_env, "--cflags", "--libs"), "-luv", "-lev"], env=pkg_env)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = run(["valgrind", "-q", "--leak-check=full", "--errors-for-leak-kinds=definite",
+             "--error-exitcode=99", str(exe), loop, str(port)],
+            env=pkg_env, check=False, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.splitlines() == ["destroyed in callback", "run returned"], r.stdout

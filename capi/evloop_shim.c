@@ -27,6 +27,8 @@ void lws_rs_loop_work(void *owner);
 struct floop {
 	int kind;
 	void *owner;
+	int running;	  /* inside lws_rs_floop_run */
+	int closed;	  /* lws_rs_floop_close ran while running: finish after */
 	union {
 		struct {
 			uv_loop_t *loop;
@@ -71,7 +73,7 @@ static void uv_loop_handle_closed(uv_handle_t *h)
 {
 	struct floop *fl = h->data;
 
-	if (!--fl->u.uv.open)
+	if (!--fl->u.uv.open && !fl->running)
 		free(fl);
 }
 
@@ -130,10 +132,27 @@ static void uv_walk_close(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
+/* A loop of ours is run until every handle is closed, then closed and
+ * freed; never from inside its own run (libuv runs are not re-entrant):
+ * then the run's end does it. */
+static int uv_own_loop_finish(uv_loop_t *l)
+{
+	int r;
+
+	uv_stop(l);
+	uv_walk(l, uv_walk_close, NULL);
+	while (uv_run(l, UV_RUN_NOWAIT))
+		;
+	r = uv_loop_close(l);
+	if (!r)
+		free(l);
+	return r;
+}
+
 static int uv_floop_close(struct floop *fl)
 {
 	uv_loop_t *l = fl->u.uv.loop;
-	int own = fl->u.uv.own, n, r = 0;
+	int own = fl->u.uv.own, n;
 
 	uv_close((uv_handle_t *)&fl->u.uv.timer, uv_loop_handle_closed);
 	uv_close((uv_handle_t *)&fl->u.uv.idle, uv_loop_handle_closed);
@@ -142,17 +161,13 @@ static int uv_floop_close(struct floop *fl)
 		fl->u.uv.sig[n].data = fl;
 		uv_close((uv_handle_t *)&fl->u.uv.sig[n], uv_loop_handle_closed);
 	}
-	/* fl is freed by the last close callback: only l from here on */
-	if (own) {
+	if (fl->running) {
+		fl->closed = 1;
 		uv_stop(l);
-		uv_walk(l, uv_walk_close, NULL);
-		while (uv_run(l, UV_RUN_NOWAIT))
-			;
-		r = uv_loop_close(l);
-		if (!r)
-			free(l);
+		return 0;
 	}
-	return r;
+	/* fl is freed by the last close callback: only l from here on */
+	return own ? uv_own_loop_finish(l) : 0;
 }
 
 /* ------------------------------------------------------------------ libev */
@@ -244,7 +259,11 @@ static int ev_floop_close(struct floop *fl)
 	ev_async_stop(l, &fl->u.ev.async);
 	if (fl->u.ev.has_sig)
 		ev_signal_stop(l, &fl->u.ev.sig);
-	free(fl);
+	if (fl->running) {
+		fl->closed = 1;
+		ev_break(l, EVBREAK_ALL);
+	} else
+		free(fl);
 	return 0;
 }
 
@@ -321,13 +340,32 @@ void lws_rs_floop_wake(void *p)
 		ev_async_send(fl->u.ev.loop, &fl->u.ev.async);
 }
 
+/* Runs the loop; if the library's handles were closed meanwhile (the
+ * context destroyed from a callback), finishes that here. */
 int lws_rs_floop_run(void *p)
 {
 	struct floop *fl = p;
+	int r;
 
-	if (fl->kind == KIND_UV)
-		return uv_run(fl->u.uv.loop, UV_RUN_DEFAULT);
-	return ev_run(fl->u.ev.loop, 0);
+	fl->running++;
+	r = fl->kind == KIND_UV ? uv_run(fl->u.uv.loop, UV_RUN_DEFAULT)
+				: ev_run(fl->u.ev.loop, 0);
+	if (--fl->running || !fl->closed)
+		return r;
+	if (fl->kind == KIND_UV) {
+		uv_loop_t *l = fl->u.uv.loop;
+		int own = fl->u.uv.own;
+
+		/* the close callbacks may not all have run yet */
+		while (fl->u.uv.open && uv_run(l, UV_RUN_NOWAIT))
+			;
+		if (!fl->u.uv.open)
+			free(fl);
+		if (own)
+			uv_own_loop_finish(l);
+	} else
+		free(fl);
+	return r;
 }
 
 void lws_rs_floop_stop(void *p)
