@@ -618,21 +618,47 @@ ev_stop_cb(struct ev_loop *loop, struct ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+/* --threads N with ev: service thread 0 on the default loop (lws_service in
+ * main), the others each on an ev_loop_new() run by its own pthread; lws'
+ * SIGINT watcher (on the first loop only: libev lets one loop watch a
+ * signal) breaks them all */
+static struct ev_loop *ev_extra[8];
+static pthread_t ev_extra_thread[8];
+
+static void *
+ev_thread(void *p)
+{
+	ev_run(p, 0);
+	return NULL;
+}
+
 static int
-run_ev(void)
+run_ev(int threads)
 {
 	struct ev_loop *loop = ev_default_loop(0);
+	int n;
 
 	if (lws_ev_initloop(context, NULL, 0)) {
 		fprintf(stderr, "lws_ev_initloop failed\n");
 		return 1;
 	}
+	for (n = 1; n < threads; n++) {
+		ev_extra[n] = ev_loop_new(0);
+		if (!ev_extra[n] || lws_ev_initloop(context, ev_extra[n], n)) {
+			fprintf(stderr, "lws_ev_initloop tsi %d failed\n", n);
+			return 1;
+		}
+	}
 	ev_timer_init(&ev_tick_timer, ev_tick_cb, TICK_MS / 1000.0, TICK_MS / 1000.0);
 	ev_timer_start(loop, &ev_tick_timer);
 	announce();
+	for (n = 1; n < threads; n++)
+		pthread_create(&ev_extra_thread[n], NULL, ev_thread, ev_extra[n]);
 
 	/* with LIBEV, lws_service runs the loop until it is broken */
 	lws_service(context, TICK_MS);
+	for (n = 1; n < threads; n++)
+		pthread_join(ev_extra_thread[n], NULL);
 	printf("loop returned\n");
 	fflush(stdout);
 	ev_timer_stop(loop, &ev_tick_timer);
@@ -729,8 +755,8 @@ main(int argc, char **argv)
 	}
 	if (!loop_set || threads < 1 || threads > 8)
 		usage();
-	if (threads > 1 && kind != L_UV) {
-		fprintf(stderr, "--threads needs --loop uv\n");
+	if (threads > 1 && kind != L_UV && kind != L_EV) {
+		fprintf(stderr, "--threads needs --loop uv or ev\n");
 		return 2;
 	}
 
@@ -802,7 +828,7 @@ main(int argc, char **argv)
 		ret = run_uv_foreign();
 		break;
 	case L_EV:
-		ret = run_ev();
+		ret = run_ev(threads);
 		break;
 	case L_EV_FOREIGN:
 		ret = run_ev_foreign();
@@ -835,6 +861,9 @@ main(int argc, char **argv)
 		ev_loop_destroy(ev_foreign);
 	}
 
+	for (n = 1; n < threads; n++)
+		if (ev_extra[n])
+			ev_loop_destroy(ev_extra[n]);
 	free(pollfds);
 	free(fd_lookup);
 

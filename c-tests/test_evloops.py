@@ -372,12 +372,13 @@ class Busy:
             t.join(5)
 
 
-@pytest.mark.parametrize("loop", LOOPS + ["uv-threads"])
+@pytest.mark.parametrize("loop", LOOPS + ["uv-threads", "ev-threads"])
 def test_sigint_mid_transfer(start_ev, loop):
     """SIGINT while files and big echoes are stuck half-sent and a request
     is half-received: still a clean stop (uv: lws_libuv_stop closes them
     all; uv-foreign: the loop then runs dry, uv_loop_close 0)."""
-    srv = start_ev("uv", "--threads", "2") if loop == "uv-threads" else start_ev(loop)
+    srv = (start_ev(loop[:2], "--threads", "2") if loop.endswith("-threads")
+           else start_ev(loop))
     busy = Busy(srv)
     try:
         time.sleep(0.5)
@@ -586,13 +587,15 @@ def test_uv_app_timer_left_on_lws_loop(start_ev):
     assert "destroyed" in srv.stdout(), srv.describe()
 
 
-# ------------------------------------------------- uv, two threads
+# ---------------------------------------------------- two threads
 
-def test_uv_two_service_threads(start_ev):
-    """count_threads 2 with LIBUV: one lws-made loop per service thread,
-    each run by lws_libuv_run(ctx, tsi) on its own pthread; connections
-    spread over both, every echo intact; SIGINT stops both."""
-    srv = start_ev("uv", "--threads", "2")
+@pytest.mark.parametrize("loop", ["uv", "ev"])
+def test_two_service_threads(start_ev, loop):
+    """count_threads 2: one loop per service thread, each on its own pthread
+    (libuv: lws-made loops run by lws_libuv_run(ctx, tsi); libev: the
+    default loop under lws_service and an ev_loop_new() under ev_run);
+    connections spread over both, every echo intact; SIGINT stops both."""
+    srv = start_ev(loop, "--threads", "2")
     sent, got = arun(many_clients(srv.ws_uri(), 10, 60, seed=500), 60)
     check_many(srv, sent, got)
     with urllib.request.urlopen(srv.url("/index.html"), timeout=10) as r:

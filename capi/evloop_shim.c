@@ -280,6 +280,14 @@ int lws_rs_floop_close(void *p);
 void *lws_rs_watch_new(void *fl, int fd, void *owner);
 int lws_rs_watch_set(void *p, unsigned int events);
 void lws_rs_watch_close(void *p);
+void *lws_rs_watcher_data(int kind, void *w);
+
+/* The data member of a libuv handle / libev watcher (the signal handlers
+ * find the context there). */
+void *lws_rs_watcher_data(int kind, void *w)
+{
+	return kind == KIND_UV ? ((uv_handle_t *)w)->data : ((ev_watcher *)w)->data;
+}
 
 void *lws_rs_floop_new(int kind, void *loop, void *owner, void *sigcb, void *sigdata)
 {

@@ -990,13 +990,16 @@ int lws_ev_initloop(struct lws_context *context,
                     struct ev_loop *loop,
                     int tsi);
 
-// The default SIGINT handler for libev: breaks the loop.
+// The default SIGINT handler for libev: breaks the loop (and the
+// context's other service threads' loops).
 //
 // # Safety
-// `loop` is the live libev loop the watcher belongs to.
+// `loop` is the live libev loop the watcher belongs to; `watcher` NULL or
+// a live `ev_signal` whose `data` is a context, as lws_ev_initloop sets
+// it up.
 LWS_VISIBLE LWS_EXTERN
 void lws_ev_sigint_cb(struct ev_loop *loop,
-                      struct ev_signal *_watcher,
+                      struct ev_signal *watcher,
                       int _revents);
 
 // Sets whether lws_uv_initloop watches SIGINT and SIGTERM, and with which

@@ -11,7 +11,7 @@ use super::enums::lws_context_options as O;
 use super::guard;
 use super::handle::{self, ContextHandle};
 use super::types::{ev_loop, ev_signal, lws_context, uv_loop_t, uv_signal_cb, uv_signal_t};
-use crate::plat::evloop::{Kind, Setup};
+use crate::plat::evloop::{self, Kind, Setup};
 use crate::service::context::has_option;
 use crate::service::pt::{self, Pt};
 
@@ -55,6 +55,8 @@ fn init_loop(
     }
     let sigint = match sigint.load(Ordering::Acquire) {
         0 => None,
+        // libev lets one loop watch a signal: the first thread's
+        _ if kind == Kind::Ev && pt::has_loop(&h.ctx, Kind::Ev) => None,
         cb => Some((cb, context as usize)),
     };
     let setup = Setup {
@@ -109,19 +111,30 @@ pub unsafe extern "C" fn lws_ev_initloop(
     init_loop("lws_ev_initloop", context, r#loop as usize, tsi, Kind::Ev)
 }
 
-/// The default SIGINT handler for libev: breaks the loop.
+/// The default SIGINT handler for libev: breaks the loop (and the
+/// context's other service threads' loops).
 ///
 /// # Safety
-/// `loop` is the live libev loop the watcher belongs to.
+/// `loop` is the live libev loop the watcher belongs to; `watcher` NULL or
+/// a live `ev_signal` whose `data` is a context, as lws_ev_initloop sets
+/// it up.
 #[no_mangle]
 pub unsafe extern "C" fn lws_ev_sigint_cb(
     r#loop: *mut ev_loop,
-    _watcher: *mut ev_signal,
+    watcher: *mut ev_signal,
     _revents: c_int,
 ) {
     if !r#loop.is_null() {
         // SAFETY: libev calls this with its live loop.
-        unsafe { crate::plat::evloop::break_ev_loop(r#loop.cast()) };
+        unsafe { evloop::break_ev_loop(r#loop.cast()) };
+    }
+    if watcher.is_null() {
+        return;
+    }
+    // SAFETY: libev calls this with its live watcher.
+    let context = unsafe { evloop::watcher_data(Kind::Ev, watcher.cast()) };
+    if let Some(h) = handle::context("lws_ev_sigint_cb", context.cast()) {
+        guard("lws_ev_sigint_cb", (), || pt::break_loops(&h.ctx));
     }
 }
 
@@ -219,8 +232,8 @@ pub unsafe extern "C" fn lws_uv_sigint_cb(watcher: *mut uv_signal_t, signum: c_i
     if watcher.is_null() {
         return;
     }
-    // SAFETY: `data` is the first member of every libuv handle.
-    let context = unsafe { *watcher.cast::<*mut lws_context>() };
+    // SAFETY: libuv calls this with its live handle.
+    let context = unsafe { evloop::watcher_data(Kind::Uv, watcher.cast()) }.cast();
     // SAFETY: lws_libuv_stop checks the pointer against the live contexts.
     unsafe { lws_libuv_stop(context) };
 }

@@ -27,6 +27,16 @@ extern "C" {
     fn lws_rs_watch_set(w: *mut c_void, events: c_uint) -> c_int;
     fn lws_rs_watch_close(w: *mut c_void);
     fn ev_break(lp: *mut c_void, how: c_int);
+    fn lws_rs_watcher_data(kind: c_int, w: *mut c_void) -> *mut c_void;
+}
+
+/// The `data` member of a libuv handle / libev watcher.
+///
+/// # Safety
+/// `w` is a live handle / watcher of that kind.
+pub unsafe fn watcher_data(kind: Kind, w: *mut c_void) -> *mut c_void {
+    // SAFETY: per this function's contract.
+    unsafe { lws_rs_watcher_data(kind as c_int, w) }
 }
 
 /// `ev_break(loop, EVBREAK_ALL)`.

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
 use super::confined::Confined;
@@ -70,8 +70,8 @@ pub struct Pt {
     /// ws_ping_pong_interval (0: off)
     ping_interval: u16,
     source: Source,
-    /// lws_libuv_stop asked this thread's loop to close everything and stop
-    stop_requested: AtomicBool,
+    /// another thread asked this one's loop to stop (HALT_*)
+    halt: AtomicU8,
     pub state: Confined<PtState>,
 }
 
@@ -81,7 +81,7 @@ impl Pt {
             tsi,
             ping_interval: cfg.ws_ping_pong_interval,
             source: Source::new()?,
-            stop_requested: AtomicBool::new(false),
+            halt: AtomicU8::new(0),
             state: Confined::new(PtState {
                 conns: Vec::new(),
                 count: 0,
@@ -456,13 +456,36 @@ pub fn run_loop(ctx: &Context, tsi: usize) -> bool {
     }
 }
 
+/// Stop the loop (libev's SIGINT handler, for the other threads' loops).
+const HALT_BREAK: u8 = 1;
+/// Close every connection, then stop the loop (lws_libuv_stop).
+const HALT_CLOSE: u8 = 2;
+
 /// `lws_libuv_stop`: every thread with a loop closes all its connections
 /// and stops its loop, on that loop's thread.
 pub fn stop_loops(ctx: &Context) {
+    halt_loops(ctx, HALT_CLOSE);
+}
+
+/// libev's SIGINT handler broke one loop: the context's other libev loops
+/// stop too, each on its own thread.
+pub fn break_loops(ctx: &Context) {
+    halt_loops(ctx, HALT_BREAK);
+}
+
+fn halt_loops(ctx: &Context, how: u8) {
     for pt in ctx.pts.iter().filter(|pt| pt.source.is_foreign()) {
-        pt.stop_requested.store(true, Ordering::Release);
+        pt.halt.fetch_max(how, Ordering::AcqRel);
         pt.source.wake();
     }
+}
+
+/// Whether some service thread of the context already runs on a loop of
+/// `kind` (libev lets only one loop watch a signal).
+pub fn has_loop(ctx: &Context, kind: Kind) -> bool {
+    ctx.pts
+        .iter()
+        .any(|pt| pt.source.foreign_kind() == Some(kind))
 }
 
 /// Releases the loop handles of every thread (context destruction, after
@@ -510,9 +533,13 @@ impl Pt {
                 self.modify(fd, armed);
             }
         }
-        if self.stop_requested.swap(false, Ordering::AcqRel) {
-            self.close_all();
-            self.source.stop();
+        match self.halt.swap(0, Ordering::AcqRel) {
+            HALT_CLOSE => {
+                self.close_all();
+                self.source.stop();
+            }
+            HALT_BREAK => self.source.stop(),
+            _ => {}
         }
         self.reap();
         after_events(self);
