@@ -98,6 +98,15 @@ def cpu_us_per(rs, cpu_key, count_key):
     return statistics.median(vals) if vals else None
 
 
+def lat(rs):
+    """p50 / p99 of the run whose throughput is the median one."""
+    if not rs:
+        return "—"
+    m = median(rs, "rtps")
+    r = min(rs, key=lambda x: abs(x["rtps"] - m))
+    return f"{r['p50_us']:.0f} / {r['p99_us']:.0f}"
+
+
 def cpu_per_100k(runs, case):
     """Both servers' runs of a case and their median CPU s per 100k messages."""
     o, t = ok_runs(runs, case, "ours"), ok_runs(runs, case, "theirs")
@@ -213,13 +222,6 @@ def build(runs, meta):
             m = median(rs, "rtps")
             sp = spread(rs, "rtps")
             return num(m, 1) + (f" ({num(sp[0], 1)}–{num(sp[1], 1)})" if sp else "")
-
-        def lat(rs):
-            if not rs:
-                return "—"
-            m = median(rs, "rtps")
-            r = min(rs, key=lambda x: abs(x["rtps"] - m))
-            return f"{r['p50_us']:.0f} / {r['p99_us']:.0f}"
 
         w(
             f"| {label(c)} | {cell(o)} | {cell(t)} | "
@@ -400,13 +402,6 @@ def build(runs, meta):
             rt_r.append(ratio(ro, rt))
             cpu_r2.append(ratio(mo, mt))
 
-            def lat(rs):
-                if not rs:
-                    return "—"
-                m = median(rs, "rtps")
-                r = min(rs, key=lambda x: abs(x["rtps"] - m))
-                return f"{r['p50_us']:.0f} / {r['p99_us']:.0f}"
-
             pc = "echo-" + c[len(loop) + 1:]
             po = median(ok_runs(runs, pc, "ours"), "rtps")
             pt = median(ok_runs(runs, pc, "theirs"), "rtps")
@@ -441,7 +436,7 @@ def build(runs, meta):
         o, t = ok_runs(runs, case, "ours"), ok_runs(runs, case, "theirs")
         conns = (o or t or [{}])[0].get("conns", "?")
 
-        def lat(rs):
+        def http_lat(rs):
             if not rs:
                 return "—"
             m = median(rs, "rps")
@@ -455,7 +450,7 @@ def build(runs, meta):
 
         w(
             f"| {name} ({conns}) | {num(median(o, 'rps'), 1)} | {num(median(t, 'rps'), 1)} | "
-            f"{fmt_ratio(ratio(median(o, 'rps'), median(t, 'rps')))} | {lat(o)} | {lat(t)} | "
+            f"{fmt_ratio(ratio(median(o, 'rps'), median(t, 'rps')))} | {http_lat(o)} | {http_lat(t)} | "
             f"{busy(o, 'server_cpu_s')} / {busy(t, 'server_cpu_s')} | "
             f"{busy(o, 'client_cpu_s')} / {busy(t, 'client_cpu_s')} |"
         )
