@@ -1000,7 +1000,7 @@ int lws_ev_initloop(struct lws_context *context,
 LWS_VISIBLE LWS_EXTERN
 void lws_ev_sigint_cb(struct ev_loop *loop,
                       struct ev_signal *watcher,
-                      int _revents);
+                      int revents);
 
 // Sets whether lws_uv_initloop watches SIGINT and SIGTERM, and with which
 // handler (NULL: lws_uv_sigint_cb, which runs lws_libuv_stop). Returns 0.

@@ -122,8 +122,9 @@ pub unsafe extern "C" fn lws_ev_initloop(
 pub unsafe extern "C" fn lws_ev_sigint_cb(
     r#loop: *mut ev_loop,
     watcher: *mut ev_signal,
-    _revents: c_int,
+    revents: c_int,
 ) {
+    let _ = revents;
     if !r#loop.is_null() {
         // SAFETY: libev calls this with its live loop.
         unsafe { evloop::break_ev_loop(r#loop.cast()) };
