@@ -341,6 +341,7 @@ pub fn service(ctx: &Arc<Context>, tsi: usize, timeout_ms: i32) -> i32 {
     ask_thread_id(ctx, pt);
     ctx.init_protocols();
     if let Some(lp) = pt.source.runnable() {
+        pt.source.on_loop_thread();
         evloop::run(&lp);
         return 0;
     }
@@ -380,7 +381,7 @@ fn after_events(pt: &Pt) {
         if !conn.is_dead() {
             finish(&conn, http::process(&conn));
         }
-        if !pt.is_pending(&conn) {
+        if conn.state().held_out && !pt.is_pending(&conn) {
             conn.announce_held(false);
         }
     }
@@ -449,6 +450,7 @@ pub fn native_loop(ctx: &Context, tsi: usize, kind: Kind) -> usize {
 pub fn run_loop(ctx: &Context, tsi: usize) -> bool {
     match ctx.pts[tsi].source.runnable() {
         Some(lp) => {
+            ctx.pts[tsi].source.on_loop_thread();
             evloop::run(&lp);
             true
         }
