@@ -226,6 +226,22 @@ static void null_checks(void)
 	CHECK(lws_service_tsi(ctx, 0, 99), -1);
 	CHECK(lws_service_fd_tsi(ctx, NULL, -1), -1);
 	CHECK(lws_service_fd_tsi(ctx, NULL, 32), -1);
+	/* event libraries: NULL / out-of-range / no loop attached */
+	CHECK(lws_uv_initloop(NULL, NULL, 0), -1);
+	CHECK(lws_uv_initloop(ctx, NULL, -1), -1);
+	CHECK(lws_uv_initloop(ctx, NULL, 32), -1);
+	CHECK(lws_ev_initloop(NULL, NULL, 0), -1);
+	CHECK(lws_ev_initloop(ctx, NULL, 99), -1);
+	CHECK(lws_uv_sigint_cfg(NULL, 1, NULL), -1);
+	CHECK(lws_ev_sigint_cfg(NULL, 1, NULL), -1);
+	CHECK_NULL(lws_uv_getloop(NULL, 0));
+	CHECK_NULL(lws_uv_getloop(ctx, 0));
+	CHECK_NULL(lws_uv_getloop(ctx, 99));
+	lws_libuv_run(NULL, 0);
+	lws_libuv_run(ctx, 0);
+	lws_libuv_run(ctx, 99);
+	lws_libuv_stop(NULL);
+	lws_uv_sigint_cb(NULL, 2);
 	CHECK_NULL(lws_context_user(NULL));
 	CHECK_NULL(lws_canonical_hostname(NULL));
 	CHECK(lws_get_random(NULL, out, 4), -1);
@@ -407,6 +423,9 @@ out:
 	CHECK_NULL(lws_context_user(dead_ctx));
 	CHECK_NULL(lws_vhost_get(NULL));
 	lws_cancel_service(dead_ctx);
+	CHECK(lws_uv_initloop(dead_ctx, NULL, 0), -1);
+	CHECK_NULL(lws_uv_getloop(dead_ctx, 0));
+	lws_libuv_stop(dead_ctx);
 	lws_context_destroy(dead_ctx);
 	lws_context_destroy(NULL);
 

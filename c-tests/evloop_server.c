@@ -497,6 +497,11 @@ run_uv(int threads)
 		fprintf(stderr, "lws_uv_getloop: NULL\n");
 		return 1;
 	}
+	/* a service thread has one loop: a second attach is refused */
+	if (!lws_uv_initloop(context, NULL, 0)) {
+		fprintf(stderr, "a second lws_uv_initloop succeeded\n");
+		return 1;
+	}
 	if (threads == 1) {
 		uv_timer_init(lws_uv_getloop(context, 0), &uv_tick_timer);
 		uv_timer_start(&uv_tick_timer, uv_tick_cb, TICK_MS, TICK_MS);
