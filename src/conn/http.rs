@@ -66,7 +66,22 @@ pub struct FileSend {
     pub fd: i32,
     pub remaining: u64,
     buf: Vec<u8>,
+    /// a mount's `interpret` protocol filters the content (PROCESS_HTML)
+    interpret: Option<Interpret>,
 }
+
+/// How an interpreted file leaves: each piece through PROCESS_HTML of
+/// `protocol`, then as one chunk (`chunked`, HTTP/1.1) or as it is (1.0,
+/// the end of the body being the close).
+#[derive(Clone, Copy)]
+pub struct Interpret {
+    pub protocol: usize,
+    pub chunked: bool,
+}
+
+/// Room PROCESS_HTML may grow a piece by (the original's `max_len` is the
+/// piece's length + 128).
+const INTERPRET_ROOM: usize = 128;
 
 pub struct HttpConn {
     pub stream: Stream,
@@ -551,14 +566,25 @@ fn start_request(conn: &Arc<Conn>) -> Flow {
             Phase::Responding
         };
     });
-    let (protocol, target) = match find_mount(&conn.vhost().mounts, &uri, method == Method::Get) {
-        None => (0, uri),
-        Some(mount) => match mount::handle(conn, mount, &uri, method) {
-            mount::Outcome::Done(flow) => return flow,
-            mount::Outcome::Http { protocol, uri } => (protocol, uri),
-        },
-    };
+    let (protocol, target, pmo) =
+        match find_mount(&conn.vhost().mounts, &uri, method == Method::Get) {
+            None => (0, uri, 0),
+            Some(mount) => match mount::handle(conn, mount, &uri, method) {
+                mount::Outcome::Done(flow) => return flow,
+                mount::Outcome::Http { protocol, uri, pmo } => (protocol, uri, pmo),
+            },
+        };
     if conn.rebind(protocol) != 0 {
+        return Flow::Close(CloseWhy::App);
+    }
+    // a mount's `cgienv` list goes to the bound protocol before HTTP
+    if pmo != 0
+        && conn.callback(
+            reason(R::LWS_CALLBACK_HTTP_PMO),
+            pmo as *mut std::ffi::c_void,
+            0,
+        ) != 0
+    {
         return Flow::Close(CloseWhy::App);
     }
     let mut target_c = target.clone();
@@ -884,7 +910,7 @@ pub fn serve_file(
     content_type: &[u8],
     other: &[u8],
 ) -> i32 {
-    serve_file_with(conn, path, content_type, b"no-store", other)
+    serve_file_with(conn, path, content_type, b"no-store", other, None)
 }
 
 /// [`serve_file`] with the `cache-control` value a mount chose.
@@ -894,17 +920,30 @@ pub fn serve_file_with(
     content_type: &[u8],
     cache_control: &[u8],
     other: &[u8],
+    interpret: Option<usize>,
 ) -> i32 {
     let Some(file) = conn.ctx.files.open(Arc::as_ptr(conn) as usize, path) else {
         return -1;
     };
+    let interpret = interpret.map(|protocol| Interpret {
+        protocol,
+        chunked: with_http(conn, |h| h.http11).unwrap_or(true),
+    });
+    if interpret.is_some_and(|i| !i.chunked) {
+        // an HTTP/1.0 body of unknown length ends with the connection
+        with_http(conn, |h| h.keepalive = false);
+    }
     let keepalive = with_http(conn, |h| h.keepalive).unwrap_or(false);
     let head = build_head(conn, |c, block| {
         c.add_status(block, 200)?;
         if !content_type.is_empty() {
             c.add_by_name(b"content-type:", content_type)?;
         }
-        c.add_content_length(file.len)?;
+        match interpret {
+            None => c.add_content_length(file.len)?,
+            Some(i) if i.chunked => c.add_by_name(b"transfer-encoding:", b"chunked")?,
+            Some(_) => {}
+        }
         c.add_by_name(b"cache-control:", cache_control)?;
         if keepalive {
             c.add_by_name(b"connection:", b"keep-alive")?;
@@ -913,18 +952,33 @@ pub fn serve_file_with(
         c.finalize()
     });
     // the head and a sendfile body leave in one segment
-    let body_by_sendfile = file.len > 0 && conn.ctx.files.plain_fds() && !is_tls(conn);
+    let head = match head {
+        // an empty interpreted file: the last chunk goes with the head
+        Some(mut head) if file.len == 0 && interpret.is_some_and(|i| i.chunked) => {
+            head.extend_from_slice(b"0\r\n\r\n");
+            Some(head)
+        }
+        other => other,
+    };
+    let body_by_sendfile =
+        file.len > 0 && conn.ctx.files.plain_fds() && !is_tls(conn) && interpret.is_none();
     let sent = head.map(|head| write_with(conn, &head, body_by_sendfile));
     if !matches!(sent, Some(n) if n >= 0) {
         conn.ctx.files.close(Arc::as_ptr(conn) as usize, file.fd);
         return -1;
     }
-    let buf = vec![0; conn.ctx.cfg.pt_serv_buf_size.max(4096)];
+    let room = if interpret.is_some() {
+        INTERPRET_ROOM
+    } else {
+        0
+    };
+    let buf = vec![0; conn.ctx.cfg.pt_serv_buf_size.max(4096) + room];
     with_http(conn, |h| {
         h.file = Some(FileSend {
             fd: file.fd,
             remaining: file.len,
             buf,
+            interpret,
         })
     });
     conn.set_timeout(
@@ -963,7 +1017,11 @@ enum FileStep {
 
 /// Reads and sends file chunks while the socket takes them.
 fn send_file_chunk_inner(conn: &Arc<Conn>) -> FileStep {
-    if conn.ctx.files.plain_fds() && !is_tls(conn) {
+    let interpreted = with_http(conn, |h| {
+        h.file.as_ref().is_some_and(|f| f.interpret.is_some())
+    })
+    .unwrap_or(false);
+    if conn.ctx.files.plain_fds() && !is_tls(conn) && !interpreted {
         return sendfile_chunks(conn);
     }
     let ctx = &conn.ctx;
@@ -976,10 +1034,13 @@ fn send_file_chunk_inner(conn: &Arc<Conn>) -> FileStep {
             ctx.files.close(wsi, file.fd);
             return FileStep::Done;
         }
-        let want = file
-            .buf
-            .len()
-            .min(usize::try_from(file.remaining).unwrap_or(usize::MAX));
+        let room = if file.interpret.is_some() {
+            INTERPRET_ROOM
+        } else {
+            0
+        };
+        let want =
+            (file.buf.len() - room).min(usize::try_from(file.remaining).unwrap_or(usize::MAX));
         let got = match ctx.files.read(wsi, file.fd, &mut file.buf[..want]) {
             Some(n) if n > 0 => n,
             _ => {
@@ -988,9 +1049,36 @@ fn send_file_chunk_inner(conn: &Arc<Conn>) -> FileStep {
             }
         };
         file.remaining -= got as u64;
+        let out: std::borrow::Cow<[u8]> = match file.interpret {
+            None => (&file.buf[..got]).into(),
+            Some(i) => {
+                let Some(piece) = crate::ffi::callback::process_html(
+                    conn,
+                    i.protocol,
+                    &mut file.buf,
+                    got,
+                    file.remaining == 0,
+                ) else {
+                    ctx.files.close(wsi, file.fd);
+                    return FileStep::Failed;
+                };
+                let mut framed = Vec::with_capacity(piece.len() + 16);
+                if !i.chunked {
+                    framed = piece;
+                } else if !piece.is_empty() {
+                    framed.extend_from_slice(format!("{:X}\r\n", piece.len()).as_bytes());
+                    framed.extend_from_slice(&piece);
+                    framed.extend_from_slice(b"\r\n");
+                }
+                if i.chunked && file.remaining == 0 {
+                    framed.extend_from_slice(b"0\r\n\r\n");
+                }
+                framed.into()
+            }
+        };
         let sent = with_http(conn, |h| {
-            let n = h.stream.write(&file.buf[..got])?;
-            h.tx.extend_from_slice(&file.buf[n..got]);
+            let n = h.stream.write(&out)?;
+            h.tx.extend_from_slice(&out[n..]);
             Ok::<bool, std::io::Error>(h.tx.is_empty())
         });
         let finished = file.remaining == 0;
@@ -1009,6 +1097,7 @@ fn send_file_chunk_inner(conn: &Arc<Conn>) -> FileStep {
                         fd: -1,
                         remaining: 0,
                         buf: Vec::new(),
+                        interpret: None,
                     })
                 });
                 return FileStep::More;

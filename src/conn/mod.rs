@@ -191,6 +191,11 @@ impl Conn {
         Arc::as_ptr(self).cast()
     }
 
+    /// Index of the protocol the connection is bound to.
+    pub fn bound_protocol(&self) -> usize {
+        self.state().protocol
+    }
+
     pub fn user_ptr(&self) -> *mut c_void {
         self.state().user_addr() as *mut c_void
     }

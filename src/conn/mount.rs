@@ -19,8 +19,24 @@ const ADD_HEADERS_ROOM: usize = 2048;
 pub enum Outcome {
     /// answered (or closing) without the HTTP callback
     Done(Flow),
-    /// the HTTP callback of `protocol` answers, with `uri` as `in`
-    Http { protocol: usize, uri: Vec<u8> },
+    /// the HTTP callback of `protocol` answers, with `uri` as `in`; `pmo`
+    /// is the mount's `cgienv` list, for HTTP_PMO first (0: none)
+    Http {
+        protocol: usize,
+        uri: Vec<u8>,
+        pmo: usize,
+    },
+}
+
+/// The protocol a mount hands requests to: its `protocol`, or for a
+/// CALLBACK mount without one its `origin` (lwsws writes
+/// `callback://name` as origin `name`, and the original looks it up so).
+fn protocol_name(mount: &Mount) -> Option<&[u8]> {
+    match (&mount.protocol, mount.kind) {
+        (Some(p), _) => Some(p),
+        (None, MountKind::Callback) => Some(&mount.origin),
+        (None, _) => None,
+    }
 }
 
 pub fn handle(conn: &Arc<Conn>, mount: &Mount, uri: &[u8], method: Method) -> Outcome {
@@ -43,45 +59,46 @@ pub fn handle(conn: &Arc<Conn>, mount: &Mount, uri: &[u8], method: Method) -> Ou
         return Outcome::Done(redirect_to(conn, mount, uri));
     }
     let rest = &uri[mount.mountpoint.len().min(uri.len())..];
-    if mount.kind == MountKind::Callback || mount.protocol.is_some() {
-        let Some(protocol) = mount
-            .protocol
-            .as_deref()
-            .and_then(|p| conn.vhost().protocol_by_name(p))
-        else {
+    if let Some(name) = protocol_name(mount) {
+        let Some(protocol) = conn.vhost().protocol_by_name(name) else {
             lwsl_err!(
-                "mount {}: no protocol {:?}",
+                "mount {}: no protocol {}",
                 String::from_utf8_lossy(&mount.mountpoint),
-                mount.protocol
+                String::from_utf8_lossy(name)
             );
             return Outcome::Done(Flow::Close(CloseWhy::Error));
         };
         if mount.kind == MountKind::Callback {
-            let target = if method == Method::Get {
-                uri.to_vec()
-            } else {
+            // POST gets the URI after the mountpoint, the rest the whole URI
+            let target = if method == Method::Post {
                 rest.to_vec()
+            } else {
+                uri.to_vec()
             };
             return Outcome::Http {
                 protocol,
                 uri: target,
+                pmo: mount.cgienv,
             };
         }
         return serve_from(conn, mount, rest, Some(protocol)).unwrap_or(Outcome::Http {
             protocol,
             uri: rest.to_vec(),
+            pmo: mount.cgienv,
         });
     }
     if mount.kind == MountKind::File {
         return serve_from(conn, mount, rest, None).unwrap_or(Outcome::Http {
             protocol: 0,
             uri: uri.to_vec(),
+            pmo: 0,
         });
     }
     // HTTP proxying and CGI mounts are not built: the application answers.
     Outcome::Http {
         protocol: 0,
         uri: uri.to_vec(),
+        pmo: 0,
     }
 }
 
@@ -94,7 +111,12 @@ fn redirect_to(conn: &Arc<Conn>, mount: &Mount, uri: &[u8]) -> Flow {
             let Some(host) = http::header_text(conn, tokens::WSI_TOKEN_HOST) else {
                 return Flow::Close(CloseWhy::Error);
             };
-            [b"http://".as_slice(), &host, uri, b"/"].concat()
+            let scheme: &[u8] = if http::is_tls(conn) {
+                b"https://"
+            } else {
+                b"http://"
+            };
+            [scheme, &host, uri, b"/"].concat()
         }
     };
     if http::redirect(conn, 301, &location) < 0 || http::transaction_completed(conn) != 0 {
@@ -142,32 +164,57 @@ fn serve_from(
         .duration_since(std::time::UNIX_EPOCH)
         .ok()?
         .as_secs();
-    let etag = response::etag(meta.len(), mtime);
-    if http::header_text(conn, tokens::WSI_TOKEN_HTTP_IF_NONE_MATCH).as_deref()
-        == Some(etag.as_bytes())
+    let etag = response::quoted_etag(meta.len(), mtime);
+    if http::header_text(conn, tokens::WSI_TOKEN_HTTP_IF_NONE_MATCH)
+        .is_some_and(|v| response::if_none_match(&v, &etag))
     {
         return Some(Outcome::Done(not_modified(conn, &etag)));
     }
-    let cache = if mount.cache_max_age != 0 && mount.cache_reusable {
-        if mount.cache_revalidate {
-            response::cache_control(mount.cache_max_age, true, true, mount.cache_intermediaries)
-        } else {
-            "no-cache".to_string()
-        }
-    } else {
-        "no-store".to_string()
-    };
+    let cache = response::cache_control(
+        mount.cache_max_age,
+        mount.cache_reusable,
+        mount.cache_revalidate,
+        mount.cache_intermediaries,
+    );
+    // a suffix listed in `interpret` goes through that protocol's PROCESS_HTML
+    let interpret = mount
+        .interpret
+        .iter()
+        .find(|(suffix, _)| path.len() > suffix.len() && path.ends_with(suffix))
+        .and_then(|(_, name)| {
+            let found = conn.vhost().protocol_by_name(name);
+            if found.is_none() {
+                lwsl_err!(
+                    "mount {}: ignoring unknown interpret protocol {}",
+                    String::from_utf8_lossy(&mount.mountpoint),
+                    String::from_utf8_lossy(name)
+                );
+            }
+            found
+        });
     let mut other = format!("etag: {etag}\r\n").into_bytes();
     if let Some(index) = protocol {
+        // the mount's protocol is bound for the transaction (its own
+        // per-session data) and adds its headers
+        if conn.bound_protocol() != index && conn.rebind(index) != 0 {
+            return Some(Outcome::Done(Flow::Close(CloseWhy::App)));
+        }
         let mut buf = vec![0; ADD_HEADERS_ROOM];
         let (r, n) = callback::add_headers(conn, index, &mut buf);
         if r != 0 {
+            // refused: the HTTP callback answers instead
             return None;
         }
         other.extend_from_slice(&buf[..n]);
     }
+    if let Some(index) = interpret {
+        if conn.bound_protocol() != index && conn.rebind(index) != 0 {
+            return Some(Outcome::Done(Flow::Close(CloseWhy::App)));
+        }
+    }
     let path = CString::new(path).ok()?;
-    let flow = match http::serve_file_with(conn, &path, &mimetype, cache.as_bytes(), &other) {
+    let served = http::serve_file_with(conn, &path, &mimetype, cache.as_bytes(), &other, interpret);
+    let flow = match served {
         n if n < 0 => return None,
         0 => Flow::Continue,
         _ if http::transaction_completed(conn) != 0 => Flow::Close(CloseWhy::App),

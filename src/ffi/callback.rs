@@ -143,6 +143,51 @@ pub(crate) fn add_headers(
     (r, written)
 }
 
+/// PROCESS_HTML on protocol `index` for the first `len` bytes of `buf` (an
+/// interpreted file piece, CONTRACT §9) with `struct lws_process_html_args`
+/// {p = buf, len, max_len = buf's size, final}: what the callback left at
+/// `args.p` / `args.len` (it may rewrite in place, up to max_len, or point
+/// at memory of its own), None when it returned < 0.
+pub(crate) fn process_html(
+    conn: &std::sync::Arc<crate::conn::Conn>,
+    index: usize,
+    buf: &mut [u8],
+    len: usize,
+    last: bool,
+) -> Option<Vec<u8>> {
+    use super::enums::lws_callback_reasons as R;
+    let mut args = super::types::lws_process_html_args {
+        p: buf.as_mut_ptr().cast(),
+        len: c_int::try_from(len.min(buf.len())).unwrap_or(c_int::MAX),
+        max_len: c_int::try_from(buf.len()).unwrap_or(c_int::MAX),
+        r#final: c_int::from(last),
+    };
+    let user = conn.user_ptr();
+    let r = conn.callback_protocol(
+        index,
+        R::LWS_CALLBACK_PROCESS_HTML as u32,
+        user,
+        (&mut args as *mut super::types::lws_process_html_args).cast(),
+        0,
+    );
+    if r < 0 {
+        return None;
+    }
+    let mut n = usize::try_from(args.len).unwrap_or(0);
+    let (start, at) = (buf.as_ptr() as usize, args.p as usize);
+    if (start..start + buf.len()).contains(&at) {
+        // inside our buffer: never past its end
+        n = n.min(start + buf.len() - at);
+    }
+    if n == 0 || args.p.is_null() {
+        return Some(Vec::new());
+    }
+    // SAFETY: the callback left `args.p` pointing at `args.len` readable
+    // bytes: still `buf` (bounded by max_len) or memory of its own, as the
+    // original trusted it.
+    Some(unsafe { std::slice::from_raw_parts(args.p.cast::<u8>(), n) }.to_vec())
+}
+
 /// The SSL a certificate-verification step belongs to (as an address).
 pub(crate) fn ssl_of_store(store: usize) -> usize {
     // SAFETY: `store` is the live X509_STORE_CTX OpenSSL is verifying with;

@@ -111,6 +111,25 @@ pub(crate) unsafe fn context_config(info: &lws_context_creation_info) -> Context
     }
 }
 
+/// The (name, value) pairs of a pvo list, skipping entries with a NULL.
+///
+/// # Safety
+/// `list` is NULL or a valid pvo list of C strings.
+unsafe fn pvo_pairs(list: *const lws_protocol_vhost_options) -> Vec<(Vec<u8>, Vec<u8>)> {
+    // SAFETY: per the caller.
+    unsafe { pvo_list(list) }
+        .into_iter()
+        .filter(|o| !o.name.is_null() && !o.value.is_null())
+        // SAFETY: checked non-NULL C strings.
+        .map(|o| unsafe {
+            (
+                CStr::from_ptr(o.name).to_bytes().to_vec(),
+                CStr::from_ptr(o.value).to_bytes().to_vec(),
+            )
+        })
+        .collect()
+}
+
 /// # Safety
 /// `list` is NULL or a valid `mount_next`-linked list of mounts.
 unsafe fn mount_list(mut list: *const lws_http_mount) -> Vec<Mount> {
@@ -128,6 +147,11 @@ unsafe fn mount_list(mut list: *const lws_http_mount) -> Vec<Mount> {
         if m.mountpoint_len > 0 {
             mountpoint.truncate(usize::from(m.mountpoint_len));
         }
+        // "/docs/" mounts "/docs": with the slash kept it matched only the
+        // URI "/docs/" and answered it with a 301 to itself
+        while mountpoint.len() > 1 && mountpoint.ends_with(b"/") {
+            mountpoint.pop();
+        }
         let kind = match m.origin_protocol {
             0 => MountKind::Http,
             1 => MountKind::Https,
@@ -144,18 +168,10 @@ unsafe fn mount_list(mut list: *const lws_http_mount) -> Vec<Mount> {
                 continue;
             }
         };
-        // SAFETY: extra_mimetypes is NULL or a valid list of C strings.
-        let extra_mimetypes = unsafe { pvo_list(m.extra_mimetypes) }
-            .into_iter()
-            .filter(|o| !o.name.is_null() && !o.value.is_null())
-            // SAFETY: checked non-NULL C strings.
-            .map(|o| unsafe {
-                (
-                    CStr::from_ptr(o.name).to_bytes().to_vec(),
-                    CStr::from_ptr(o.value).to_bytes().to_vec(),
-                )
-            })
-            .collect();
+        // SAFETY: extra_mimetypes and interpret are NULL or valid lists of
+        // C strings.
+        let (extra_mimetypes, interpret) =
+            unsafe { (pvo_pairs(m.extra_mimetypes), pvo_pairs(m.interpret)) };
         out.push(Mount {
             mountpoint,
             origin: origin.into_bytes(),
@@ -165,6 +181,8 @@ unsafe fn mount_list(mut list: *const lws_http_mount) -> Vec<Mount> {
             protocol: unsafe { opt_string(m.protocol) }.map(String::into_bytes),
             kind,
             extra_mimetypes,
+            interpret,
+            cgienv: m.cgienv as usize,
             cache_max_age: m.cache_max_age,
             cache_reusable: m.cache_flags & 1 != 0,
             cache_revalidate: m.cache_flags & 2 != 0,

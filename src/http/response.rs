@@ -234,8 +234,11 @@ pub fn etag(size: u64, mtime: u64) -> String {
 }
 
 /// The `cache-control` value for a file from a mount with these cache
-/// settings. The revalidating form keeps the original's `max-age: N` (a
-/// colon, not `=`), and prints `max_age` as the original's `%u` does.
+/// settings (CONTRACT §9). The original wrote the revalidating form as
+/// `private max-age: N`, which RFC 9111 §5.2 cannot parse (directives are
+/// comma-separated, `max-age=delta-seconds`), so clients never saw the
+/// max-age; we write `private, max-age=N` (README, Behaviour notes). A
+/// negative `cache_max_age` is `max-age=0`.
 pub fn cache_control(
     max_age: i32,
     reusable: bool,
@@ -249,8 +252,30 @@ pub fn cache_control(
         return "no-cache".into();
     }
     let who = if intermediaries { "public" } else { "private" };
-    // Reinterpreting the bits is the point: that is what `%u` prints.
-    format!("{who} max-age: {}", max_age as u32)
+    format!("{who}, max-age={}", max_age.max(0))
+}
+
+/// The entity-tag for a file: its 16 hex digits quoted, as RFC 9110 §8.8.3
+/// wants (the original sent them bare).
+pub fn quoted_etag(size: u64, mtime: u64) -> String {
+    format!("\"{}\"", etag(size, mtime))
+}
+
+/// Whether an `If-None-Match` value matches `etag` (quoted): `*`, or any
+/// listed entity-tag equal under the weak comparison of RFC 9110 §8.8.3.2
+/// (a `W/` prefix ignored). A bare token equal to the unquoted tag matches
+/// too, for clients that cached the original's unquoted form.
+pub fn if_none_match(header: &[u8], etag: &str) -> bool {
+    let quoted = etag.as_bytes();
+    let bare = quoted
+        .strip_prefix(b"\"")
+        .and_then(|t| t.strip_suffix(b"\""))
+        .unwrap_or(quoted);
+    header.split(|&b| b == b',').any(|item| {
+        let item = item.trim_ascii();
+        let item = item.strip_prefix(b"W/").unwrap_or(item);
+        item == b"*" || item == quoted || item == bare
+    })
 }
 
 #[cfg(test)]
@@ -476,14 +501,23 @@ mod tests {
         assert_eq!(cache_control(60, false, true, true), "no-store");
         assert_eq!(cache_control(60, true, false, true), "no-cache");
         assert_eq!(cache_control(60, true, false, false), "no-cache");
-        assert_eq!(cache_control(60, true, true, false), "private max-age: 60");
+        assert_eq!(cache_control(60, true, true, false), "private, max-age=60");
         assert_eq!(
             cache_control(86400, true, true, true),
-            "public max-age: 86400"
+            "public, max-age=86400"
         );
-        assert_eq!(
-            cache_control(-1, true, true, false),
-            "private max-age: 4294967295"
-        );
+        assert_eq!(cache_control(-1, true, true, false), "private, max-age=0");
+    }
+
+    #[test]
+    fn if_none_match_lists() {
+        let tag = quoted_etag(0x10, 0x20);
+        assert_eq!(tag, "\"0000001000000020\"");
+        assert!(if_none_match(b"\"0000001000000020\"", &tag));
+        assert!(if_none_match(b"0000001000000020", &tag));
+        assert!(if_none_match(b"\"x\", W/\"0000001000000020\"", &tag));
+        assert!(if_none_match(b" * ", &tag));
+        assert!(!if_none_match(b"\"0000001000000021\"", &tag));
+        assert!(!if_none_match(b"", &tag));
     }
 }

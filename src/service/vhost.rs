@@ -52,6 +52,11 @@ pub struct Mount {
     pub protocol: Option<Vec<u8>>,
     pub kind: MountKind,
     pub extra_mimetypes: Vec<(Vec<u8>, Vec<u8>)>,
+    /// (file suffix, protocol name): files PROCESS_HTML-filtered, chunked
+    pub interpret: Vec<(Vec<u8>, Vec<u8>)>,
+    /// address of the application's `cgienv` list (0 = none), handed to
+    /// HTTP_PMO as it is
+    pub cgienv: usize,
     pub cache_max_age: i32,
     pub cache_reusable: bool,
     pub cache_revalidate: bool,
@@ -208,6 +213,8 @@ mod tests {
             protocol: None,
             kind,
             extra_mimetypes: Vec::new(),
+            interpret: Vec::new(),
+            cgienv: 0,
             cache_max_age: 0,
             cache_reusable: false,
             cache_revalidate: false,
