@@ -918,7 +918,8 @@ void lws_client_http_body_pending(struct lws *wsi,
 LWS_VISIBLE LWS_EXTERN
 struct lws_context *lws_create_context(struct lws_context_creation_info *info);
 
-// Closes every connection, runs PROTOCOL_DESTROY and frees the context.
+// Closes every connection, runs PROTOCOL_DESTROY, destroys and unloads the
+// plugins and frees the context.
 // NULL, a context already destroyed or a foreign pointer is refused with
 // an error.
 //

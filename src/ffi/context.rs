@@ -9,6 +9,7 @@ use super::enums::lws_context_options as O;
 use super::fops::{default_table, CFileOps};
 use super::guard;
 use super::handle::{self, ContextHandle};
+use super::plugin::{self, Plugin};
 use super::types::{
     lws_context, lws_context_creation_info, lws_http_mount, lws_protocol_vhost_options,
     lws_protocols,
@@ -195,29 +196,30 @@ unsafe fn mount_list(mut list: *const lws_http_mount) -> Vec<Mount> {
 
 /// # Safety
 /// `info` fields are valid as the API documents; `info.protocols` non-NULL.
-pub(crate) unsafe fn vhost_config(info: &lws_context_creation_info) -> Option<VhostConfig> {
+pub(crate) unsafe fn vhost_config(
+    info: &lws_context_creation_info,
+    plugins: &[Plugin],
+) -> Option<VhostConfig> {
     if info.ka_time > 0 && info.ka_interval == 0 {
         lwsl_err!("ka_time set without ka_interval");
         return None;
     }
     // SAFETY: pvo is NULL or a valid list.
     let pvos = unsafe { pvo_list(info.pvo) };
+    let named = |name: &[u8]| {
+        pvos.iter()
+            // SAFETY: pvo names are C strings.
+            .find(|o| !o.name.is_null() && unsafe { CStr::from_ptr(o.name) }.to_bytes() == name)
+            .copied()
+    };
     let mut protocols = Vec::new();
     let mut default_protocol = None;
-    let mut p = info.protocols;
-    // SAFETY: the array ends with an entry whose callback is NULL.
-    while let Some(entry) = unsafe { p.as_ref() } {
-        let Some(callback) = entry.callback else {
-            break;
-        };
+    let mut add = |entry: &lws_protocols, callback| {
         // SAFETY: a protocol name is NULL or a C string.
         let name = unsafe { opt_string(entry.name) }
             .unwrap_or_default()
             .into_bytes();
-        let pvo = pvos
-            .iter()
-            // SAFETY: pvo names are C strings.
-            .find(|o| !o.name.is_null() && unsafe { CStr::from_ptr(o.name) }.to_bytes() == name);
+        let pvo = named(&name);
         let pvo_options = pvo.map_or(0, |o| o.options as usize);
         // SAFETY: a pvo's options is NULL or a valid list.
         let options = pvo
@@ -237,8 +239,32 @@ pub(crate) unsafe fn vhost_config(info: &lws_context_creation_info) -> Option<Vh
             c_addr: entry as *const lws_protocols as usize,
             pvo_options,
         });
+    };
+    let mut p = info.protocols;
+    // SAFETY: the array ends with an entry whose callback is NULL.
+    while let Some(entry) = unsafe { p.as_ref() } {
+        let Some(callback) = entry.callback else {
+            break;
+        };
+        add(entry, callback);
         // SAFETY: still inside the application's array.
         p = unsafe { p.add(1) };
+    }
+    // Plugin protocols follow, the last loaded first: on every vhost when
+    // it has no pvo and is not explicitly created, else only where its pvo
+    // names them (CONTRACT §9).
+    let all = info.pvo.is_null() && !has_option(info.options, O::LWS_SERVER_OPTION_EXPLICIT_VHOSTS);
+    for plugin in plugins.iter().rev() {
+        for entry in plugin.protocols() {
+            let Some(callback) = entry.callback else {
+                continue;
+            };
+            // SAFETY: a protocol name is NULL or a C string.
+            let name = unsafe { opt_string(entry.name) }.unwrap_or_default();
+            if all || named(name.as_bytes()).is_some() {
+                add(entry, callback);
+            }
+        }
     }
     // SAFETY: headers is NULL or a valid list of C strings.
     let headers = unsafe { pvo_list(info.headers) }
@@ -351,15 +377,26 @@ pub unsafe extern "C" fn lws_create_context(
             hostname,
             uv_sigint: super::eventlib::default_uv_sigint(),
             ev_sigint: super::eventlib::default_ev_sigint(),
+            plugins: std::sync::Mutex::new(Vec::new()),
         }));
         ctx.set_c_handle(handle as usize);
         handle::register_context(handle);
+        // SAFETY: plugin_dirs is NULL or a NULL-terminated array of strings.
+        let plugins = unsafe { plugin::load(handle.cast(), info.plugin_dirs) };
+        // SAFETY: handle came from Box::into_raw above and is still ours.
+        let h = unsafe { &*handle };
+        *h.plugins.lock().unwrap_or_else(|e| e.into_inner()) = plugins;
         if !has_option(info.options, O::LWS_SERVER_OPTION_EXPLICIT_VHOSTS) {
             // SAFETY: info is valid per the contract.
-            if unsafe { create_vhost(&ctx, info) }.is_none() {
+            if unsafe { create_vhost(h, info) }.is_none() {
                 handle::unregister_context(handle);
                 // SAFETY: handle came from Box::into_raw above.
-                unsafe { Box::from_raw(handle) }.ctx.destroy();
+                let h = unsafe { Box::from_raw(handle) };
+                h.ctx.destroy();
+                let plugins =
+                    std::mem::take(&mut *h.plugins.lock().unwrap_or_else(|e| e.into_inner()));
+                // SAFETY: the plugins were loaded for this context.
+                unsafe { plugin::destroy(handle.cast(), plugins) };
                 return ptr::null_mut();
             }
             crate::plat::sock::drop_privileges(info.uid, info.gid);
@@ -371,15 +408,18 @@ pub unsafe extern "C" fn lws_create_context(
 /// # Safety
 /// As for lws_create_vhost.
 pub(crate) unsafe fn create_vhost(
-    ctx: &Arc<Context>,
+    h: &ContextHandle,
     info: &mut lws_context_creation_info,
 ) -> Option<Arc<crate::service::vhost::Vhost>> {
     if info.protocols.is_null() {
         info.protocols = DUMMY_PROTOCOLS.0.as_ptr();
     }
-    // SAFETY: per the caller's contract.
-    let vcfg = unsafe { vhost_config(info) }?;
-    match ctx.add_vhost(vcfg) {
+    let vcfg = {
+        let plugins = h.plugins.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: per the caller's contract.
+        unsafe { vhost_config(info, &plugins) }?
+    };
+    match h.ctx.add_vhost(vcfg) {
         Ok(vh) => {
             if info.port == 0 {
                 info.port = vh.bound_port.get();
@@ -393,7 +433,8 @@ pub(crate) unsafe fn create_vhost(
     }
 }
 
-/// Closes every connection, runs PROTOCOL_DESTROY and frees the context.
+/// Closes every connection, runs PROTOCOL_DESTROY, destroys and unloads the
+/// plugins and frees the context.
 /// NULL, a context already destroyed or a foreign pointer is refused with
 /// an error.
 ///
@@ -411,6 +452,12 @@ pub unsafe extern "C" fn lws_context_destroy(context: *mut lws_context) {
     // Callbacks run during the teardown may still use the context pointer:
     // it stays registered (and allocated) until they are done.
     guard("lws_context_destroy", (), || h.ctx.destroy());
+    // plugins go after PROTOCOL_DESTROY and the vhosts' private data
+    let plugins = std::mem::take(&mut *h.plugins.lock().unwrap_or_else(|e| e.into_inner()));
+    guard("lws_context_destroy", (), || {
+        // SAFETY: the plugins were loaded for this context.
+        unsafe { plugin::destroy(context, plugins) }
+    });
     if handle::unregister_context(context.cast()) {
         // SAFETY: a registered context is a leaked Box<ContextHandle>, and
         // only the call that unregistered it frees it.

@@ -35,6 +35,8 @@ pub(crate) struct ContextHandle {
     /// none), as lws_uv_sigint_cfg / lws_ev_sigint_cfg set them
     pub uv_sigint: std::sync::atomic::AtomicUsize,
     pub ev_sigint: std::sync::atomic::AtomicUsize,
+    /// the plugins loaded from `info->plugin_dirs`, load order
+    pub plugins: std::sync::Mutex<Vec<super::plugin::Plugin>>,
 }
 
 /// Every `struct lws_context *` from lws_create_context not yet destroyed.

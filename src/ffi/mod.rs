@@ -61,6 +61,7 @@ pub mod forms;
 pub(crate) mod handle;
 pub mod http;
 pub mod log;
+pub(crate) mod plugin;
 pub mod service;
 pub mod util;
 pub mod vhost;

@@ -140,7 +140,7 @@ pub unsafe extern "C" fn lws_create_vhost(
     };
     guard("lws_create_vhost", ptr::null_mut(), || {
         // SAFETY: per this function's contract.
-        unsafe { super::context::create_vhost(&h.ctx, info) }
+        unsafe { super::context::create_vhost(h, info) }
             .map_or(ptr::null_mut(), |vh| handle::vhost_ptr(&vh))
     })
 }

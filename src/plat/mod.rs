@@ -1,10 +1,11 @@
 //! Platform services: logging, daemonizing, clock, epoll, libuv / libev
-//! loops, sockets, threads.
+//! loops, sockets, threads, shared objects (plugins).
 
 #[macro_use]
 pub mod log;
 pub mod clock;
 pub mod daemon;
+pub mod dl;
 pub mod epoll;
 /// cbindgen:ignore
 pub mod evloop;
