@@ -345,6 +345,8 @@ MALFORMED = {
                    r"unsupported protocol:// ftp://x"),
     "pvo-not-object": ('{"vhosts": [{"port": "1", "ws-protocols": [{"dumb": "x"}]}]}', r"must be"),
     "binary": ("\x00\x01{", r"parsing error"),
+    "deep": ('{"vhosts": [' + "[" * 100000, r"parsing error -?\d+: recursion limit exceeded"),
+    "deep-objects": ('{"global": ' + '{"a": ' * 100000, r"parsing error"),
 }
 
 
