@@ -2,6 +2,7 @@
 use it the way applications do (through pkg-config)."""
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,6 +14,22 @@ BUILD = REPO / "target" / "release"
 SHARED_SO = BUILD / "libwebsockets.so.8"
 ABI_DIR = Path(os.environ.get("LWS_ABI_DIR", REPO.parent / "shared" / "abi"))
 TIMEOUT = 120
+
+
+LWS_FRAME = re.compile(r"libwebsockets|lws_|websockets::")
+
+
+def valgrind_problems(log):
+    """Memcheck errors in a valgrind log other than leaks, and definite
+    leaks with a libwebsockets frame in their stack."""
+    bad = []
+    for b in re.split(r"\n==\d+== \n", log):
+        if re.search(r"Invalid (read|write|free)|uninitialised|Mismatched free|"
+                     r"overlap|Syscall param .* points to unaddressable", b):
+            bad.append(b)
+        elif "definitely lost" in b and "LEAK SUMMARY" not in b and LWS_FRAME.search(b):
+            bad.append(b)
+    return bad
 
 
 def run(cmd, timeout=TIMEOUT, check=True, **kw):

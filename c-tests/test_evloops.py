@@ -40,7 +40,7 @@ import urllib.request
 import pytest
 from websockets.asyncio.client import connect
 
-from conftest import REPO, have, pkg_config, run
+from conftest import REPO, have, pkg_config, run, valgrind_problems
 from servers import Server, started_servers
 from ws_servers import BINARY, CONT, PING, PONG, TEXT, RawWs, frame
 
@@ -606,23 +606,6 @@ def test_two_service_threads(start_ev, loop):
 
 
 # ------------------------------------------------------------ valgrind
-
-LWS_FRAME = re.compile(r"libwebsockets|lws_|websockets::")
-
-
-def valgrind_problems(log):
-    """Memcheck errors in `log` other than leaks, and definite leaks with a
-    libwebsockets frame in their stack."""
-    blocks = re.split(r"\n==\d+== \n", log)
-    bad = []
-    for b in blocks:
-        if re.search(r"Invalid (read|write|free)|uninitialised|Mismatched free|"
-                     r"overlap|Syscall param .* points to unaddressable", b):
-            bad.append(b)
-        elif "definitely lost" in b and "LEAK SUMMARY" not in b and LWS_FRAME.search(b):
-            bad.append(b)
-    return bad
-
 
 @pytest.mark.skipif(not have("valgrind"), reason="valgrind not installed")
 @pytest.mark.parametrize("loop", ["uv-foreign", "uv", "ev-foreign", "poll"])

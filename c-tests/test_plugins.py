@@ -25,7 +25,7 @@ import urllib.request
 import pytest
 from websockets.asyncio.client import connect
 
-from conftest import REPO, have, pkg_config, run
+from conftest import REPO, have, pkg_config, run, valgrind_problems
 from servers import Server, started_servers
 
 PLUGIN_SRC = REPO / "c-tests" / "plugins"
@@ -303,22 +303,6 @@ def test_plugins_on_a_libuv_loop(start_plugins, good_dir):
     assert arun(talk(srv.port, "echo-protocol", ["u"])) == ["u"]
     srv.shutdown()
     assert_lifecycle(srv.log(), ["dumb_increment", "echo"])
-
-
-LWS_FRAME = re.compile(r"libwebsockets|lws_|websockets::")
-
-
-def valgrind_problems(log):
-    """Memcheck errors other than leaks, and definite leaks with a
-    libwebsockets frame in their stack."""
-    bad = []
-    for b in re.split(r"\n==\d+== \n", log):
-        if re.search(r"Invalid (read|write|free)|uninitialised|Mismatched free|"
-                     r"overlap|Syscall param .* points to unaddressable", b):
-            bad.append(b)
-        elif "definitely lost" in b and "LEAK SUMMARY" not in b and LWS_FRAME.search(b):
-            bad.append(b)
-    return bad
 
 
 @pytest.mark.skipif(not have("valgrind"), reason="valgrind not installed")
