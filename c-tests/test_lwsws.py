@@ -166,7 +166,7 @@ def test_lwsws_serves_the_demo_page(lwsws):
     page = urllib.request.urlopen(lwsws.base + "/", timeout=10)
     assert page.headers["content-type"] == "text/html"
     assert page.headers["server"] == "lwsws"  # "server-string" of conf
-    assert "private max-age: 60" in page.headers["cache-control"]
+    assert "max-age=60" in page.headers["cache-control"]
     assert "<title>libwebsockets in Rust: demo</title>" in page.read().decode()
     for name, ctype in [("demo.css", "text/css"), ("demo.js", "text/javascript"),
                         ("logo.png", "image/png")]:
@@ -286,10 +286,15 @@ def test_lwsws_status_plugins_send_json(lwsws):
                                       max_size=None) as st:
             first = json.loads(await recv_within(st))
             assert isinstance(first, dict) and first
-            t0 = time.monotonic()
-            again = json.loads(await recv_within(st, 5))
-            assert isinstance(again, dict)
-            assert time.monotonic() - t0 > 0.3  # the timer's, not a flood
+            # then one a second: a few in 2.5 s, not a flood
+            got, end = [], time.monotonic() + 2.5
+            while (left := end - time.monotonic()) > 0:
+                try:
+                    got.append(json.loads(await asyncio.wait_for(st.recv(), left)))
+                except asyncio.TimeoutError:
+                    break
+            assert 2 <= len(got) <= 5, len(got)
+            assert all(isinstance(g, dict) for g in got)
             assert str(lwsws.port) in json.dumps(first)
 
     arun(main())

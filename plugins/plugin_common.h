@@ -7,7 +7,10 @@
  *    host without one, plugin_timer_start() logs and returns NULL and the
  *    plugin simply gets no ticks). The timer is allocated apart from the
  *    per-vhost data and freed by its uv_close callback, so it may outlive
- *    the per-vhost data the library frees at context destruction.
+ *    the per-vhost data the library frees at context destruction; its close
+ *    callback runs when the host lets the loop run after
+ *    lws_context_destroy (lwsws does), which is why the plugins are linked
+ *    with -z nodelete (the library dlcloses them in the destroy).
  *  - http_reply(): a complete 200 response with a body in one write.
  *  - html_escape(): for values echoed into HTML.
  */

@@ -3,7 +3,9 @@
  *
  * Sends each client the server's status as JSON (lws_json_dump_context)
  * when it connects, and then every "update-ms" milliseconds (pvo, default
- * 5000) on a per-vhost libuv timer.
+ * 5000) on a per-vhost libuv timer. A WRITEABLE with nothing new to send
+ * (the library may offer one after a big write, as the original did after
+ * a partial send) sends nothing.
  */
 #include "plugin_common.h"
 
@@ -14,6 +16,11 @@ struct vhd_server_status {
 	struct lws_vhost *vhost;
 	const struct lws_protocols *protocol;
 	struct plugin_timer *timer;
+	unsigned int generation;	/* advanced by each tick */
+};
+
+struct pss_server_status {
+	unsigned int sent;		/* generation last sent */
 };
 
 static void
@@ -21,6 +28,7 @@ tick(void *arg)
 {
 	struct vhd_server_status *vhd = (struct vhd_server_status *)arg;
 
+	vhd->generation++;
 	lws_callback_on_writable_all_protocol_vhost(vhd->vhost, vhd->protocol);
 }
 
@@ -35,7 +43,8 @@ callback_lws_server_status(struct lws *wsi, enum lws_callback_reasons reason,
 	unsigned char *buf;
 	int n;
 
-	(void)user;
+	struct pss_server_status *pss = (struct pss_server_status *)user;
+
 	(void)len;
 
 	switch (reason) {
@@ -61,14 +70,18 @@ callback_lws_server_status(struct lws *wsi, enum lws_callback_reasons reason,
 		break;
 
 	case LWS_CALLBACK_ESTABLISHED:
+		if (!vhd)
+			return -1;
+		pss->sent = vhd->generation - 1;
 		lws_callback_on_writable(wsi);
 		break;
 
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		if (!vhd)
 			return -1;
-		if (lws_send_pipe_choked(wsi))
+		if (pss->sent == vhd->generation || lws_send_pipe_choked(wsi))
 			break;
+		pss->sent = vhd->generation;
 		buf = (unsigned char *)malloc(LWS_PRE + DUMP_MAX);
 		if (!buf)
 			return -1;
@@ -90,7 +103,8 @@ callback_lws_server_status(struct lws *wsi, enum lws_callback_reasons reason,
 }
 
 static const struct lws_protocols protocols[] = {
-	{ "lws-server-status", callback_lws_server_status, 0, 128, 0, NULL },
+	{ "lws-server-status", callback_lws_server_status,
+	  sizeof(struct pss_server_status), 128, 0, NULL },
 };
 
 LWS_VISIBLE int

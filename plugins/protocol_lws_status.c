@@ -7,7 +7,8 @@
  *
  *   {"conns":[{"peer":"127.0.0.1","time":"1700000000","ua":"..."}, ...]}
  *
- * Up to 32 connections are listed.
+ * Up to 32 connections are listed. A WRITEABLE when the list has not
+ * changed since this connection was last sent it sends nothing.
  */
 #include "plugin_common.h"
 
@@ -21,10 +22,12 @@ struct pss_lws_status {
 	char peer[64];
 	char ua[128];
 	time_t time;
+	unsigned int sent;	/* list generation last sent */
 };
 
 struct vhd_lws_status {
 	struct pss_lws_status *list;
+	unsigned int generation;	/* advanced by every change */
 };
 
 static int
@@ -80,6 +83,7 @@ callback_lws_status(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		pss->time = time(NULL);
 		pss->next = vhd->list;
 		vhd->list = pss;
+		pss->sent = vhd->generation++;
 		lws_callback_on_writable_all_protocol_vhost(lws_get_vhost(wsi),
 							    lws_get_protocol(wsi));
 		break;
@@ -92,6 +96,7 @@ callback_lws_status(struct lws *wsi, enum lws_callback_reasons reason, void *use
 				*pp = pss->next;
 				break;
 			}
+		vhd->generation++;
 		lws_callback_on_writable_all_protocol_vhost(lws_get_vhost(wsi),
 							    lws_get_protocol(wsi));
 		break;
@@ -99,6 +104,9 @@ callback_lws_status(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		if (!vhd)
 			return -1;
+		if (pss->sent == vhd->generation)
+			break;
+		pss->sent = vhd->generation;
 		n = status_json(vhd, (char *)buf + LWS_PRE, sizeof(buf) - LWS_PRE);
 		if (n < 0)
 			return -1;
