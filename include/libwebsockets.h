@@ -963,11 +963,6 @@ int lws_get_count_threads(struct lws_context *context);
 // `context` is NULL or a live context.
 LWS_VISIBLE LWS_EXTERN int lws_finalize_startup(struct lws_context *context);
 
-LWS_VISIBLE LWS_EXTERN
-int lws_json_dump_context(const struct lws_context *context,
-                          char *buf,
-                          int len);
-
 // Sets whether lws_ev_initloop watches SIGINT, and with which handler
 // (NULL: lws_ev_sigint_cb, which breaks the loop). Returns 0.
 //
@@ -1356,6 +1351,56 @@ int lws_callback_http_dummy(struct lws *wsi,
                             void *in,
                             size_t len);
 
+// The vhost's status as JSON into `buf`: the bytes written (cut to fit
+// `len` with a NUL after them), 0 if `len` < 100 as in the original, -1
+// for a NULL or dead vhost or a NULL buffer.
+//
+// # Safety
+// `vh` is NULL or a live vhost; `buf` is writable for `len` bytes.
+LWS_VISIBLE LWS_EXTERN int lws_json_dump_vhost(const struct lws_vhost *vh, char *buf, int len);
+
+// The context's status as JSON into `buf` (cut to fit `len` with a NUL
+// after it): the bytes written, 0 for `len` < 1, -1 for a NULL or dead
+// context or a NULL buffer.
+//
+// # Safety
+// `context` is NULL or a live context; `buf` is writable for `len` bytes.
+LWS_VISIBLE LWS_EXTERN
+int lws_json_dump_context(const struct lws_context *context,
+                          char *buf,
+                          int len);
+
+// Reads the `"global"` settings of directory `d` (`conf`, then `conf.d/*`)
+// into `info`, storing strings and the plugin dir list in `*cs` (advanced
+// past them, `*len` reduced): 0, or 1 on a parse error, a wrong type, too
+// many plugin dirs or a full buffer.
+//
+// # Safety
+// `info` is NULL or writable; `d` NULL or a C string; `cs` and `len` NULL
+// or valid, `*cs` writable for `*len` bytes and alive as long as `info` is
+// used.
+LWS_VISIBLE LWS_EXTERN
+int lwsws_get_config_globals(struct lws_context_creation_info *info,
+                             const char *d,
+                             char **cs,
+                             int *len);
+
+// Reads the `"vhosts"` of directory `d` and creates each with
+// `lws_create_vhost(context, info)` (info reset to the defaults first,
+// strings and lists in `*cs`), then `lws_finalize_startup`: 0, or 1 on a
+// parse error, a wrong type, a missing port / mountpoint / origin, an
+// unknown mount scheme, a vhost that cannot be created, a full buffer, or
+// no vhost at all.
+//
+// # Safety
+// As for lwsws_get_config_globals; `context` is NULL or a live context.
+LWS_VISIBLE LWS_EXTERN
+int lwsws_get_config_vhosts(struct lws_context *context,
+                            struct lws_context_creation_info *info,
+                            const char *d,
+                            char **cs,
+                            int *len);
+
 // Called by the C shim before formatting: is `filter` enabled?
 LWS_VISIBLE LWS_EXTERN int lws_rs_log_enabled(int filter);
 
@@ -1588,19 +1633,6 @@ LWS_VISIBLE LWS_EXTERN
 struct lws_vhost *lws_create_vhost(struct lws_context *context,
                                    struct lws_context_creation_info *info);
 
-LWS_VISIBLE LWS_EXTERN
-int lwsws_get_config_globals(struct lws_context_creation_info *info,
-                             const char *d,
-                             char **config_strings,
-                             int *len);
-
-LWS_VISIBLE LWS_EXTERN
-int lwsws_get_config_vhosts(struct lws_context *context,
-                            struct lws_context_creation_info *info,
-                            const char *d,
-                            char **config_strings,
-                            int *len);
-
 // Old name of lws_get_vhost.
 //
 // # Safety
@@ -1612,8 +1644,6 @@ LWS_VISIBLE LWS_EXTERN LWS_WARN_DEPRECATED struct lws_vhost *lws_vhost_get(struc
 // # Safety
 // `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN struct lws_vhost *lws_get_vhost(struct lws *wsi);
-
-LWS_VISIBLE LWS_EXTERN int lws_json_dump_vhost(const struct lws_vhost *vh, char *buf, int len);
 
 // Makes the vhost's TLS client context now (it is otherwise made when its
 // first TLS client connects): 0, or -1 if it cannot be made.

@@ -11,6 +11,7 @@ pub mod client;
 pub mod conn;
 pub mod ffi;
 pub mod http;
+pub mod lwsws;
 pub mod service;
 pub mod tls;
 pub mod util;

@@ -667,7 +667,12 @@ pub fn http_client_read(conn: &Arc<Conn>, buf: &mut [u8]) -> (i32, usize) {
             n
         } else {
             match h.stream.read(buf) {
-                Ok(super::transport::ReadOutcome::Data(n)) => n,
+                Ok(super::transport::ReadOutcome::Data(n)) => {
+                    conn.with_vhost(|v| {
+                        crate::service::stats::ConnStats::add(&v.stats.rx, n);
+                    });
+                    n
+                }
                 Ok(_) => 0,
                 Err(_) => return Err(()),
             }

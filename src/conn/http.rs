@@ -18,6 +18,7 @@ use crate::plat::epoll::{READABLE, WRITABLE};
 use crate::plat::mem;
 use crate::plat::sock;
 use crate::service::pt::CloseWhy;
+use crate::service::stats::ConnStats;
 use crate::service::vhost::find_mount;
 
 use super::{client, mount, ws};
@@ -201,6 +202,7 @@ pub fn adopt(via: &Arc<Conn>, stream: Stream, readbuf: &[u8]) -> Option<Arc<Conn
             0,
         );
         if r != 0 {
+            via.with_vhost(|v| ConnStats::bump(&v.stats.rejected));
             return None;
         }
     }
@@ -248,8 +250,10 @@ pub fn adopt(via: &Arc<Conn>, stream: Stream, readbuf: &[u8]) -> Option<Arc<Conn
         reason(R::LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED),
     );
     if r != 0 {
+        conn.with_vhost(|v| ConnStats::bump(&v.stats.rejected));
         return None;
     }
+    conn.with_vhost(|v| ConnStats::bump(&v.stats.conn));
     let pt = &ctx.pts[conn.tsi];
     let got_ah = pt.acquire_ah(&conn);
     if got_ah {
@@ -340,13 +344,18 @@ pub fn on_readable(conn: &Arc<Conn>, buf: &mut [u8]) -> Flow {
                     ReadOutcome::WouldBlock
                 } else {
                     h.rx.extend_from_slice(&buf[..n]);
+                    let mut got = n;
                     // what OpenSSL decrypted beyond buf: no poll announces it
                     while h.stream.tls_pending() {
                         match h.stream.read(buf) {
-                            Ok(ReadOutcome::Data(m)) => h.rx.extend_from_slice(&buf[..m]),
+                            Ok(ReadOutcome::Data(m)) => {
+                                h.rx.extend_from_slice(&buf[..m]);
+                                got += m;
+                            }
                             _ => break,
                         }
                     }
+                    conn.with_vhost(|v| ConnStats::add(&v.stats.rx, got));
                     ReadOutcome::Data(n)
                 }
             }
@@ -703,6 +712,7 @@ fn write_with(conn: &Arc<Conn>, data: &[u8], more: bool) -> i32 {
             // (the peer went away: routine, not the application's error)
             Err(_) => return Err(None),
         };
+        conn.with_vhost(|v| ConnStats::add(&v.stats.tx, n));
         if n < data.len() {
             let rest = &data[n..];
             if mem::append_checked(&mut h.tx, rest.as_ptr(), rest.len()).is_err() {
@@ -791,6 +801,7 @@ fn flush(conn: &Arc<Conn>) -> Result<bool, ()> {
                 Ok(0) => return Ok(false),
                 Ok(n) => {
                     h.tx.drain(..n);
+                    conn.with_vhost(|v| ConnStats::add(&v.stats.tx, n));
                 }
                 Err(_) => return Err(()),
             }
@@ -864,6 +875,7 @@ pub fn request_writable(conn: &Arc<Conn>) -> i32 {
 /// `lws_http_transaction_completed`: 1 if the connection must close, else
 /// ready for the next request (fresh user data, keep-alive idle timeout).
 pub fn transaction_completed(conn: &Arc<Conn>) -> i32 {
+    conn.with_vhost(|v| ConnStats::bump(&v.stats.trans));
     let Some((keepalive, pipelined)) = with_http(conn, |h| (h.keepalive, !h.rx.is_empty())) else {
         return 1;
     };
@@ -1078,6 +1090,7 @@ fn send_file_chunk_inner(conn: &Arc<Conn>) -> FileStep {
         };
         let sent = with_http(conn, |h| {
             let n = h.stream.write(&out)?;
+            conn.with_vhost(|v| ConnStats::add(&v.stats.tx, n));
             h.tx.extend_from_slice(&out[n..]);
             Ok::<bool, std::io::Error>(h.tx.is_empty())
         });
@@ -1133,6 +1146,7 @@ fn sendfile_chunks(conn: &Arc<Conn>) -> FileStep {
                 return FileStep::Failed;
             }
             Ok(n) => {
+                conn.with_vhost(|v| ConnStats::add(&v.stats.tx, n));
                 with_http(conn, |h| {
                     if let Some(f) = h.file.as_mut() {
                         f.remaining -= n as u64;

@@ -182,6 +182,7 @@ pub fn upgrade(conn: &Arc<Conn>) -> Flow {
     if http::write(conn, &handshake::response(&accept, selected)) < 0 {
         return Flow::Close(CloseWhy::Hangup);
     }
+    crate::service::stats::ConnStats::bump(&vhost.stats.ws_upg);
     let (rx_size, validate) = rx_settings(conn, index);
     with_http(conn, |h| {
         h.phase = Phase::Ws;

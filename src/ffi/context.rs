@@ -534,13 +534,3 @@ pub unsafe extern "C" fn lws_finalize_startup(context: *mut lws_context) -> c_in
     }
     0
 }
-
-#[no_mangle]
-pub extern "C" fn lws_json_dump_context(
-    context: *const lws_context,
-    buf: *mut c_char,
-    len: c_int,
-) -> c_int {
-    let _ = (context, buf, len);
-    not_yet!("lws_json_dump_context", -1)
-}

@@ -60,6 +60,7 @@ pub mod fops;
 pub mod forms;
 pub(crate) mod handle;
 pub mod http;
+pub mod json;
 pub mod log;
 pub(crate) mod plugin;
 pub mod service;

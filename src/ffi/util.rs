@@ -182,6 +182,11 @@ pub unsafe extern "C" fn lws_daemonize(_lock_path: *const c_char) -> c_int {
     guard("lws_daemonize", 1, || daemon::daemonize(lock_path))
 }
 
+/// lws_get_library_version's text.
+pub(crate) fn library_version() -> &'static str {
+    LIBRARY_VERSION.to_str().unwrap_or("2.0.0")
+}
+
 #[must_use]
 #[no_mangle]
 pub extern "C" fn lws_get_library_version() -> *const c_char {

@@ -145,29 +145,6 @@ pub unsafe extern "C" fn lws_create_vhost(
     })
 }
 
-#[no_mangle]
-pub extern "C" fn lwsws_get_config_globals(
-    info: *mut lws_context_creation_info,
-    d: *const c_char,
-    config_strings: *mut *mut c_char,
-    len: *mut c_int,
-) -> c_int {
-    let _ = (info, d, config_strings, len);
-    not_yet!("lwsws_get_config_globals", -1)
-}
-
-#[no_mangle]
-pub extern "C" fn lwsws_get_config_vhosts(
-    context: *mut lws_context,
-    info: *mut lws_context_creation_info,
-    d: *const c_char,
-    config_strings: *mut *mut c_char,
-    len: *mut c_int,
-) -> c_int {
-    let _ = (context, info, d, config_strings, len);
-    not_yet!("lwsws_get_config_vhosts", -1)
-}
-
 /// Old name of lws_get_vhost.
 ///
 /// # Safety
@@ -186,12 +163,6 @@ pub unsafe extern "C" fn lws_vhost_get(wsi: *mut lws) -> *mut lws_vhost {
 #[no_mangle]
 pub unsafe extern "C" fn lws_get_vhost(wsi: *mut lws) -> *mut lws_vhost {
     handle::conn("lws_get_vhost", wsi).map_or(ptr::null_mut(), |c| handle::vhost_ptr(&c.vhost()))
-}
-
-#[no_mangle]
-pub extern "C" fn lws_json_dump_vhost(vh: *const lws_vhost, buf: *mut c_char, len: c_int) -> c_int {
-    let _ = (vh, buf, len);
-    not_yet!("lws_json_dump_vhost", -1)
 }
 
 /// Makes the vhost's TLS client context now (it is otherwise made when its

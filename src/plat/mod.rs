@@ -11,4 +11,5 @@ pub mod epoll;
 pub mod evloop;
 pub mod mem;
 pub mod sock;
+pub mod sysinfo;
 pub mod thread;

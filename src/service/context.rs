@@ -64,6 +64,8 @@ pub struct Context {
     init_lock: Mutex<()>,
     random: Mutex<Option<File>>,
     destroying: AtomicBool,
+    /// when the context was made (server-status `context_uptime`)
+    pub created: std::time::Instant,
     /// address of the C-side handle (`struct lws_context *`)
     c_handle: std::sync::atomic::AtomicUsize,
 }
@@ -101,6 +103,7 @@ impl Context {
             init_lock: Mutex::new(()),
             random: Mutex::new(File::open("/dev/urandom").ok()),
             destroying: AtomicBool::new(false),
+            created: std::time::Instant::now(),
             c_handle: std::sync::atomic::AtomicUsize::new(0),
         }))
     }
@@ -250,6 +253,7 @@ impl Context {
             listen: vcfg.listen,
             bound_port: Cell32::default(),
             privs: Confined::new(privs),
+            stats: Default::default(),
             ctx: Arc::downgrade(self),
         });
         crate::service::registry::VHOSTS.insert(&vhost);

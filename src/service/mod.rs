@@ -7,6 +7,8 @@ pub mod files;
 pub mod pt;
 pub mod registry;
 pub mod source;
+pub mod stats;
+pub mod status;
 pub mod vhost;
 
 pub use crate::plat::clock::now_secs;

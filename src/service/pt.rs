@@ -127,6 +127,13 @@ impl Pt {
         self.state.borrow().count
     }
 
+    /// Header tables in use (of a pool of `pool`) and connections waiting
+    /// for one, for the server-status JSON.
+    pub fn ah_status(&self, pool: usize) -> (usize, usize) {
+        let st = self.state.borrow();
+        (pool.saturating_sub(st.ah_free), st.ah_waiters.len())
+    }
+
     /// Adds a connection to the table and the poll set.
     pub fn insert(&self, conn: &Arc<Conn>, events: u32) -> io::Result<()> {
         let idx =

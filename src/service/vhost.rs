@@ -158,6 +158,8 @@ pub struct Vhost {
     pub bound_port: Cell32,
     /// `lws_protocol_vh_priv_zalloc` storage, per protocol
     pub privs: Confined<Vec<Option<CBytes>>>,
+    /// traffic counters for the server-status JSON
+    pub stats: super::stats::ConnStats,
     pub ctx: std::sync::Weak<super::context::Context>,
 }
 
