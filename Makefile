@@ -114,7 +114,7 @@ test:
 	scripts/test.sh
 
 demo:
-	scripts/demo.sh
+	scripts/lwsws-demo.sh
 
 # Not part of test: minutes long. BENCH_ARGS=--smoke for the quick check.
 bench:
