@@ -215,7 +215,8 @@ def test_two_vhosts_from_conf_d(start_conf, tmp_path):
     assert (status, body) == (200, b"<h1>site a</h1>\n")
     assert headers["x-test"] == "vhost-a"
     assert headers["server"] == "myserver/1.0"
-    assert "private max-age: 60" in headers["cache-control"]
+    # the mount's cache-max-age (in the RFC form main's mounts now send)
+    assert "private, max-age=60" in headers["cache-control"]
     status, headers, body = get(port, "b.example", "/site/")
     assert (status, body) == (200, b"<h1>site b</h1>\n")
     assert "x-test" not in headers
