@@ -4,12 +4,21 @@
 #   make                  build target/release/libwebsockets.so.8 and .a
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #   make test             the whole test suite (what .ci/run runs)
-#   make demo             build and run the demo program
+#   make demo             build and run the demo (lwsws with the example config)
+#   make lwsws            the lwsws server and its example plugins (build/lwsws/)
 #   make bench            compare with Debian's C libwebsockets (bench/run, slow)
 
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
+SYSCONFDIR ?= $(PREFIX)/etc
+DATADIR ?= $(PREFIX)/share
+BINDIR ?= $(PREFIX)/bin
+# lwsws: its default configuration directory, the plugins it always loads
+# and the demo page the example configuration serves
+LWSWS_CONFDIR ?= $(SYSCONFDIR)/lwsws
+LWSWS_PLUGINDIR ?= $(LIBDIR)/lwsws/plugins
+LWSWS_DATADIR ?= $(DATADIR)/lwsws
 CARGO ?= cargo
 CC ?= cc
 VERSION := 2.0.0
@@ -23,9 +32,9 @@ SHARED := $(OUT)/$(SONAME)
 SYSLIBS := -lssl -lcrypto -luv -lev -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 PC_LIBS_PRIVATE := $(SYSLIBS)
 
-.PHONY: all cargo install test demo bench clean
+.PHONY: all cargo install install-lwsws lwsws test demo bench clean FORCE
 
-all: $(SHARED) $(OUT)/libwebsockets.so
+all: $(SHARED) $(OUT)/libwebsockets.so lwsws
 
 # cargo decides what is stale; relinking the shared object takes a moment.
 cargo:
@@ -40,7 +49,51 @@ $(SHARED): cargo capi/libwebsockets.map
 $(OUT)/libwebsockets.so: $(SHARED)
 	ln -sf $(SONAME) $@
 
-install: all
+# ---- lwsws and its example plugins, built against the library above
+LWSWS_BUILD := build/lwsws
+LWSWS_CFLAGS := -std=gnu99 -O2 -g -Wall -Wextra -Werror -Iinclude
+LWSWS_LIBS := -L$(OUT) -lwebsockets -luv
+PLUGINS := dumb_increment lws_mirror lws_echo lws_status lws_server_status post_demo
+PLUGIN_SOS := $(PLUGINS:%=$(LWSWS_BUILD)/plugins/libprotocol_%.so)
+
+lwsws: $(LWSWS_BUILD)/lwsws $(PLUGIN_SOS)
+
+# the compiled-in paths follow PREFIX: a change rebuilds lwsws
+$(LWSWS_BUILD)/paths: FORCE
+	@mkdir -p $(@D)
+	@echo '$(LWSWS_CONFDIR) $(LWSWS_PLUGINDIR) $(LIBDIR)' | cmp -s - $@ || \
+		echo '$(LWSWS_CONFDIR) $(LWSWS_PLUGINDIR) $(LIBDIR)' > $@
+
+$(LWSWS_BUILD)/lwsws: lwsws/lwsws.c $(LWSWS_BUILD)/paths include/libwebsockets.h | $(SHARED) $(OUT)/libwebsockets.so
+	$(CC) $(LWSWS_CFLAGS) -DLWSWS_CONFIG_DIR='"$(LWSWS_CONFDIR)"' \
+		-DLWSWS_PLUGIN_DIR='"$(LWSWS_PLUGINDIR)"' $< -o $@ \
+		$(LWSWS_LIBS) -Wl,-rpath,$(LIBDIR)
+
+# -z nodelete: lws_context_destroy dlcloses the plugins, but the libuv timers
+# they closed at PROTOCOL_DESTROY still have their close callbacks (plugin
+# code) to run when lwsws lets the loop finish
+$(LWSWS_BUILD)/plugins/libprotocol_%.so: plugins/protocol_%.c plugins/plugin_common.h \
+		include/libwebsockets.h | $(SHARED) $(OUT)/libwebsockets.so
+	@mkdir -p $(@D)
+	$(CC) $(LWSWS_CFLAGS) -shared -fPIC $< -o $@ $(LWSWS_LIBS) -Wl,-z,nodelete
+
+# bin/lwsws, the plugins, the demo page and (unless there already is one)
+# the example configuration with this install's paths in it
+install-lwsws: lwsws
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LWSWS_PLUGINDIR) \
+		$(DESTDIR)$(LWSWS_DATADIR)/demo $(DESTDIR)$(LWSWS_DATADIR)/server-status \
+		$(DESTDIR)$(LWSWS_CONFDIR)/conf.d
+	install -m 0755 $(LWSWS_BUILD)/lwsws $(DESTDIR)$(BINDIR)/lwsws
+	install -m 0755 $(PLUGIN_SOS) $(DESTDIR)$(LWSWS_PLUGINDIR)/
+	install -m 0644 c-tests/demo/* $(DESTDIR)$(LWSWS_DATADIR)/demo/
+	install -m 0644 lwsws/www/server-status.html $(DESTDIR)$(LWSWS_DATADIR)/server-status/
+	for f in conf conf.d/localhost; do \
+		[ -e $(DESTDIR)$(LWSWS_CONFDIR)/$$f ] || \
+		sed -e 's|@DATADIR@|$(DATADIR)|g' -e 's|@PLUGINDIR@|$(LWSWS_PLUGINDIR)|g' \
+			lwsws/etc/$$f > $(DESTDIR)$(LWSWS_CONFDIR)/$$f || exit 1; \
+	done
+
+install: all install-lwsws
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(LIBDIR)/cmake/libwebsockets \
 		$(DESTDIR)$(INCLUDEDIR)
 	install -m 0755 $(SHARED) $(DESTDIR)$(LIBDIR)/$(SONAME)
@@ -61,7 +114,7 @@ test:
 	scripts/test.sh
 
 demo:
-	scripts/demo.sh
+	scripts/lwsws-demo.sh
 
 # Not part of test: minutes long. BENCH_ARGS=--smoke for the quick check.
 bench:
@@ -69,3 +122,6 @@ bench:
 
 clean:
 	$(CARGO) clean
+	rm -rf $(LWSWS_BUILD)
+
+FORCE:
