@@ -69,13 +69,10 @@ $(LWSWS_BUILD)/lwsws: lwsws/lwsws.c $(LWSWS_BUILD)/paths include/libwebsockets.h
 		-DLWSWS_PLUGIN_DIR='"$(LWSWS_PLUGINDIR)"' $< -o $@ \
 		$(LWSWS_LIBS) -Wl,-rpath,$(LIBDIR)
 
-# -z nodelete: lws_context_destroy dlcloses the plugins, but the libuv timers
-# they closed at PROTOCOL_DESTROY still have their close callbacks (plugin
-# code) to run when lwsws lets the loop finish
 $(LWSWS_BUILD)/plugins/libprotocol_%.so: plugins/protocol_%.c plugins/plugin_common.h \
 		include/libwebsockets.h | $(SHARED) $(OUT)/libwebsockets.so
 	@mkdir -p $(@D)
-	$(CC) $(LWSWS_CFLAGS) -shared -fPIC $< -o $@ $(LWSWS_LIBS) -Wl,-z,nodelete
+	$(CC) $(LWSWS_CFLAGS) -shared -fPIC $< -o $@ $(LWSWS_LIBS)
 
 # bin/lwsws, the plugins, the demo page and (unless there already is one)
 # the example configuration with this install's paths in it

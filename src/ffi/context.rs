@@ -396,7 +396,7 @@ pub unsafe extern "C" fn lws_create_context(
                 let plugins =
                     std::mem::take(&mut *h.plugins.lock().unwrap_or_else(|e| e.into_inner()));
                 // SAFETY: the plugins were loaded for this context.
-                unsafe { plugin::destroy(handle.cast(), plugins) };
+                unsafe { plugin::destroy(handle.cast(), plugins, false) };
                 return ptr::null_mut();
             }
             crate::plat::sock::drop_privileges(info.uid, info.gid);
@@ -451,12 +451,13 @@ pub unsafe extern "C" fn lws_context_destroy(context: *mut lws_context) {
     };
     // Callbacks run during the teardown may still use the context pointer:
     // it stays registered (and allocated) until they are done.
+    let on_a_loop = crate::service::pt::has_foreign_loop(&h.ctx);
     guard("lws_context_destroy", (), || h.ctx.destroy());
     // plugins go after PROTOCOL_DESTROY and the vhosts' private data
     let plugins = std::mem::take(&mut *h.plugins.lock().unwrap_or_else(|e| e.into_inner()));
     guard("lws_context_destroy", (), || {
         // SAFETY: the plugins were loaded for this context.
-        unsafe { plugin::destroy(context, plugins) }
+        unsafe { plugin::destroy(context, plugins, on_a_loop) }
     });
     if handle::unregister_context(context.cast()) {
         // SAFETY: a registered context is a leaked Box<ContextHandle>, and

@@ -173,11 +173,14 @@ unsafe fn load_one(context: *mut lws_context, dir: &Path, file: &str) -> Option<
     })
 }
 
-/// Calls each plugin's `destroy_<name>` (if it has one), then closes it.
+/// Calls each plugin's `destroy_<name>` (if it has one), then closes it;
+/// with `keep_code` it stays mapped instead: a libuv / libev loop may still
+/// owe the plugin callbacks (a handle's close callback runs on the
+/// application's next turn of the loop, after the context is gone).
 ///
 /// # Safety
 /// `context` is the context the plugins were loaded for.
-pub(crate) unsafe fn destroy(context: *mut lws_context, plugins: Vec<Plugin>) {
+pub(crate) unsafe fn destroy(context: *mut lws_context, plugins: Vec<Plugin>, keep_code: bool) {
     for p in plugins {
         if let Some(addr) = p.lib.symbol(&format!("destroy_{}", p.name)) {
             // SAFETY: destroy_<name> is a lws_plugin_destroy_func by the API.
@@ -190,7 +193,9 @@ pub(crate) unsafe fn destroy(context: *mut lws_context, plugins: Vec<Plugin>) {
                 }
             }
         }
-        drop(p.lib);
+        if keep_code {
+            p.lib.keep_mapped();
+        }
     }
 }
 

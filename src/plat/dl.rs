@@ -48,6 +48,14 @@ impl Library {
     }
 }
 
+impl Library {
+    /// Leaves the library mapped for the rest of the process (no dlclose):
+    /// code of it may still be called back.
+    pub fn keep_mapped(self) {
+        std::mem::forget(self);
+    }
+}
+
 impl Drop for Library {
     fn drop(&mut self) {
         // SAFETY: the handle came from dlopen and is closed once.

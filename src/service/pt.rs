@@ -489,6 +489,11 @@ fn halt_loops(ctx: &Context, how: u8) {
     }
 }
 
+/// Whether some service thread of the context runs on a libuv / libev loop.
+pub fn has_foreign_loop(ctx: &Context) -> bool {
+    ctx.pts.iter().any(|pt| pt.source.is_foreign())
+}
+
 /// Whether some service thread of the context already runs on a loop of
 /// `kind` (libev lets only one loop watch a signal).
 pub fn has_loop(ctx: &Context, kind: Kind) -> bool {
