@@ -217,6 +217,57 @@ def test_lwsws_post_demo(lwsws):
     lwsws.stop()
 
 
+
+
+def test_lwsws_post_demo_result_page_that_fills_its_buffer(prefix, pkg_env, tmp_path):
+    """A result page that grows past the plugin's 8 KiB page buffer is cut,
+    never written past it. Escaped text and file names of a size that puts
+    a "file: " line at the buffer's last bytes pushed the write position
+    past the end, and the next snprintf was given a wrapped-around size and
+    wrote past the stack buffer (lwsws crashed, depending on the stack).
+    The plugin is built here with _FORTIFY_SOURCE=3, which aborts on such an
+    snprintf every time; loaded from a "plugin-dir" after the installed
+    one, its protocol comes first."""
+    plugdir = tmp_path / "fortified"
+    plugdir.mkdir()
+    subprocess.run(["gcc", "-std=gnu99", "-O2", "-U_FORTIFY_SOURCE", "-D_FORTIFY_SOURCE=3",
+                    "-Wall", "-Werror", "-shared", "-fPIC", str(REPO / "plugins" / "protocol_post_demo.c"),
+                    "-o", str(plugdir / "libprotocol_post_demo.so"),
+                    *subprocess.run(["pkg-config", "--cflags", "--libs", "libwebsockets"],
+                                    env=pkg_env, check=True, capture_output=True,
+                                    text=True).stdout.split()],
+                   env=pkg_env, check=True)
+    s = Lwsws(prefix, pkg_env, tmp_path)
+    (s.confdir / "conf").write_text('{"global": {"plugin-dir": "%s"}}' % plugdir)
+    s.start()
+    try:
+        url = s.base + "/formtest"
+        head = len('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+                   '<title>lwsws post demo: result</title></head><body>'
+                   '<h1>Form received</h1><pre id="result">')
+        name = "&" * 127  # what the plugin keeps of a name; 5 bytes escaped each
+        line = len("file: ") + 5 * len(name) + len(" 0 811c9dc5\n")
+        for target in range(8180, 8196):
+            # "text: " E "\n" "send: (none)\n", 6 file lines, the 7th at target
+            escaped = target - head - 20 - 6 * line
+            text = '"' * (escaped // 6) + "x" * (escaped % 6)
+            parts = [f'--B\r\nContent-Disposition: form-data; name="text"\r\n\r\n{text}\r\n']
+            parts += [f'--B\r\nContent-Disposition: form-data; name="file"; '
+                      f'filename="{name}"\r\nContent-Type: application/octet-stream\r\n\r\n\r\n'] * 7
+            parts.append("--B--\r\n")
+            req = urllib.request.Request(url, data="".join(parts).encode(), headers={
+                "Content-Type": "multipart/form-data; boundary=B"})
+            try:
+                page = urllib.request.urlopen(req, timeout=10).read()
+            except OSError as e:
+                raise AssertionError(f"target {target}: {e}\n{s.text()[-3000:]}") from e
+            assert 8000 < len(page) < 8192, (target, len(page))
+            assert page.startswith(b"<!DOCTYPE html>"), target
+        s.stop()
+    finally:
+        s.kill()
+
+
 # ------------------------------------------------------------ WebSockets
 
 @needs_websockets

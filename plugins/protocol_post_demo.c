@@ -15,6 +15,7 @@
  */
 #include "plugin_common.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 
 #define MAX_FILES 8
@@ -76,6 +77,24 @@ file_cb(void *data, const char *name, const char *filename, char *buf, int len,
 	return 0;
 }
 
+/* snprintf at out[*pos] that never writes past cap, however far *pos has
+ * run (snprintf returns what it would have written: a cut line leaves *pos
+ * past cap, and cap - *pos would wrap to a huge size) */
+static void
+append(char *out, size_t cap, size_t *pos, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*pos >= cap)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(out + *pos, cap - *pos, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*pos += (size_t)n;
+}
+
 static int
 result_page(struct lws *wsi, struct pss_post_demo *pss, int finalize)
 {
@@ -90,20 +109,19 @@ result_page(struct lws *wsi, struct pss_post_demo *pss, int finalize)
 		"<h1>Form received</h1><pre id=\"result\">");
 	for (n = 0; n < 2; n++) {
 		v = pss->spa ? lws_spa_get_string(pss->spa, n) : NULL;
-		pos += (size_t)snprintf(out + pos, sizeof(out) - pos, "%s: ", param_names[n]);
+		append(out, sizeof(out), &pos, "%s: ", param_names[n]);
 		html_escape(out, sizeof(out), &pos, v ? v : "(none)");
-		pos += (size_t)snprintf(out + pos, sizeof(out) - pos, "\n");
+		append(out, sizeof(out), &pos, "\n");
 	}
 	for (n = 0; n < pss->nfiles && pos < sizeof(out); n++) {
-		pos += (size_t)snprintf(out + pos, sizeof(out) - pos, "file: ");
+		append(out, sizeof(out), &pos, "file: ");
 		html_escape(out, sizeof(out), &pos, pss->files[n].name);
-		pos += (size_t)snprintf(out + pos, sizeof(out) - pos, " %lu %08x\n",
-					pss->files[n].len, pss->files[n].fnv);
+		append(out, sizeof(out), &pos, " %lu %08x\n", pss->files[n].len,
+		       pss->files[n].fnv);
 	}
-	if (pos < sizeof(out))
-		pos += (size_t)snprintf(out + pos, sizeof(out) - pos,
-					"finalize: %d\n</pre><p><a href=\"/formtest\">again</a></p>"
-					"</body></html>\n", finalize);
+	append(out, sizeof(out), &pos,
+	       "finalize: %d\n</pre><p><a href=\"/formtest\">again</a></p>"
+	       "</body></html>\n", finalize);
 	if (pos >= sizeof(out))
 		pos = sizeof(out) - 1;
 	return http_reply(wsi, 200, "text/html", out, pos);
