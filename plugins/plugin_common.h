@@ -2,15 +2,17 @@
  * Helpers shared by the example plugins (each plugin is one .c file that
  * includes this; nothing here is exported).
  *
- *  - check_api_magic(): the init_ functions' LWS_PLUGIN_API_MAGIC check
+ *  - PLUGIN_ENTRY_POINTS(name): init_protocol_<name> (the
+ *    LWS_PLUGIN_API_MAGIC check, then the file's `protocols` array) and
+ *    destroy_protocol_<name>
  *  - a periodic timer on the context's libuv loop (lwsws runs on libuv; in a
  *    host without one, plugin_timer_start() logs and returns NULL and the
  *    plugin simply gets no ticks). The timer is allocated apart from the
  *    per-vhost data and freed by its uv_close callback, so it may outlive
  *    the per-vhost data the library frees at context destruction; its close
  *    callback runs when the host lets the loop run after
- *    lws_context_destroy (lwsws does), which is why the plugins are linked
- *    with -z nodelete (the library dlcloses them in the destroy).
+ *    lws_context_destroy (lwsws does); the library keeps plugins mapped
+ *    when the context ran on a libuv loop, so that code is still there.
  *  - http_reply(): a complete 200 response with a body in one write.
  *  - html_escape(): for values echoed into HTML.
  */
@@ -28,15 +30,29 @@ struct plugin_timer {
 	void *arg;
 };
 
-static inline int
-check_api_magic(const struct lws_plugin_capability *c)
-{
-	if (c->api_magic != LWS_PLUGIN_API_MAGIC) {
-		lwsl_err("Plugin API %d, library API %d\n", LWS_PLUGIN_API_MAGIC,
-			 c->api_magic);
-		return 1;
-	}
-	return 0;
+#define PLUGIN_ENTRY_POINTS(name)						\
+LWS_VISIBLE int									\
+init_protocol_##name(struct lws_context *context,				\
+		     struct lws_plugin_capability *c)				\
+{										\
+	(void)context;								\
+	if (c->api_magic != LWS_PLUGIN_API_MAGIC) {				\
+		lwsl_err("Plugin API %d, library API %d\n",			\
+			 LWS_PLUGIN_API_MAGIC, c->api_magic);			\
+		return 1;							\
+	}									\
+	c->protocols = protocols;						\
+	c->count_protocols = sizeof(protocols) / sizeof(protocols[0]);		\
+	c->extensions = NULL;							\
+	c->count_extensions = 0;						\
+	return 0;								\
+}										\
+										\
+LWS_VISIBLE int									\
+destroy_protocol_##name(struct lws_context *context)				\
+{										\
+	(void)context;								\
+	return 0;								\
 }
 
 static inline void

@@ -93,23 +93,4 @@ static const struct lws_protocols protocols[] = {
 	  sizeof(struct pss_dumb_increment), 16, 0, NULL },
 };
 
-LWS_VISIBLE int
-init_protocol_dumb_increment(struct lws_context *context,
-			     struct lws_plugin_capability *c)
-{
-	(void)context;
-	if (check_api_magic(c))
-		return 1;
-	c->protocols = protocols;
-	c->count_protocols = sizeof(protocols) / sizeof(protocols[0]);
-	c->extensions = NULL;
-	c->count_extensions = 0;
-	return 0;
-}
-
-LWS_VISIBLE int
-destroy_protocol_dumb_increment(struct lws_context *context)
-{
-	(void)context;
-	return 0;
-}
+PLUGIN_ENTRY_POINTS(dumb_increment)

@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::enums::lws_context_options as O;
 use super::guard;
-use super::handle::{self, ContextHandle};
+use super::handle;
+use super::service::valid_tsi;
 use super::types::{ev_loop, ev_signal, lws_context, uv_loop_t, uv_signal_cb, uv_signal_t};
 use crate::plat::evloop::{self, Kind, Setup};
 use crate::service::context::has_option;
@@ -23,15 +24,6 @@ pub(crate) fn default_ev_sigint() -> AtomicUsize {
     AtomicUsize::new(lws_ev_sigint_cb as *const () as usize)
 }
 
-/// `tsi` as an index of the context's service threads (logged if not).
-fn thread_index(func: &str, h: &ContextHandle, tsi: c_int) -> Option<usize> {
-    let valid = usize::try_from(tsi).ok().filter(|t| *t < h.ctx.pts.len());
-    if valid.is_none() {
-        lwsl_err!("{func}: tsi {tsi} out of range");
-    }
-    valid
-}
-
 /// Attaches service thread `tsi` to `native` (null: a loop of ours).
 fn init_loop(
     func: &str,
@@ -43,7 +35,7 @@ fn init_loop(
     let Some(h) = handle::context(func, context) else {
         return -1;
     };
-    let Some(tsi) = thread_index(func, h, tsi) else {
+    let Some(tsi) = valid_tsi(func, h, tsi) else {
         return -1;
     };
     let (option, sigint) = match kind {
@@ -168,7 +160,7 @@ pub unsafe extern "C" fn lws_libuv_run(context: *const lws_context, tsi: c_int) 
     let Some(h) = handle::context("lws_libuv_run", context.cast_mut()) else {
         return;
     };
-    let Some(tsi) = thread_index("lws_libuv_run", h, tsi) else {
+    let Some(tsi) = valid_tsi("lws_libuv_run", h, tsi) else {
         return;
     };
     if !guard("lws_libuv_run", true, || pt::run_loop(&h.ctx, tsi)) {
@@ -215,7 +207,7 @@ pub unsafe extern "C" fn lws_uv_getloop(context: *mut lws_context, tsi: c_int) -
     let Some(h) = handle::context("lws_uv_getloop", context) else {
         return ptr::null_mut();
     };
-    let Some(tsi) = thread_index("lws_uv_getloop", h, tsi) else {
+    let Some(tsi) = valid_tsi("lws_uv_getloop", h, tsi) else {
         return ptr::null_mut();
     };
     pt::native_loop(&h.ctx, tsi, Kind::Uv) as *mut uv_loop_t

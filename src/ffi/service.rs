@@ -44,7 +44,7 @@ pub unsafe extern "C" fn lws_service_tsi(
 }
 
 /// `tsi` if it names one of the context's service threads (logged if not).
-fn valid_tsi(func: &str, h: &handle::ContextHandle, tsi: c_int) -> Option<usize> {
+pub(crate) fn valid_tsi(func: &str, h: &handle::ContextHandle, tsi: c_int) -> Option<usize> {
     let valid = usize::try_from(tsi).ok().filter(|t| *t < h.ctx.pts.len());
     if valid.is_none() {
         lwsl_err!(

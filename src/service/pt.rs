@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use super::confined::Confined;
@@ -60,7 +60,6 @@ pub struct PtState {
     /// listeners not accepting until an fd slot frees
     paused_listeners: Vec<Arc<Conn>>,
     last_scan: u64,
-    asked_thread_id: bool,
     serv_buf: Vec<u8>,
     events: Option<Events>,
 }
@@ -72,6 +71,8 @@ pub struct Pt {
     source: Source,
     /// another thread asked this one's loop to stop (HALT_*)
     halt: AtomicU8,
+    /// GET_THREAD_ID was asked (checked on every foreign-loop event)
+    asked_thread_id: AtomicBool,
     pub state: Confined<PtState>,
 }
 
@@ -82,6 +83,7 @@ impl Pt {
             ping_interval: cfg.ws_ping_pong_interval,
             source: Source::new()?,
             halt: AtomicU8::new(0),
+            asked_thread_id: AtomicBool::new(false),
             state: Confined::new(PtState {
                 conns: Vec::new(),
                 count: 0,
@@ -93,7 +95,6 @@ impl Pt {
                 ah_waiters: VecDeque::new(),
                 paused_listeners: Vec::new(),
                 last_scan: 0,
-                asked_thread_id: false,
                 serv_buf: vec![0; cfg.pt_serv_buf_size.max(READ_BUF)],
                 events: Some(Events::with_capacity(256)),
             }),
@@ -564,7 +565,8 @@ impl Pt {
 }
 
 fn ask_thread_id(ctx: &Arc<Context>, pt: &Pt) {
-    if std::mem::replace(&mut pt.state.borrow().asked_thread_id, true) {
+    if pt.asked_thread_id.load(Ordering::Acquire) || pt.asked_thread_id.swap(true, Ordering::AcqRel)
+    {
         return;
     }
     if let Some(vh) = ctx.first_vhost() {
