@@ -14,7 +14,8 @@
  *                              sender, as text or binary like it came
  *
  * Messages are limited to MAX_MESSAGE bytes: a larger one closes the
- * connection with 1009 (message too big).
+ * connection with 1009 (message too big). The permessage-deflate extension
+ * is offered to clients (info.extensions, as lws' test-server does).
  *
  *   demo-server [-p PORT] [-r RESOURCE_DIR] [-d LOGLEVEL] [-c CERT -k KEY]
  *
@@ -396,6 +397,16 @@ static struct lws_protocols protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL }
 };
 
+/* permessage-deflate, registered as lws' test-server does */
+static const struct lws_extension exts[] = {
+	{
+		"permessage-deflate",
+		lws_extension_callback_pm_deflate,
+		"permessage-deflate"
+	},
+	{ NULL, NULL, NULL /* terminator */ }
+};
+
 static void
 sighandler(int sig)
 {
@@ -440,6 +451,7 @@ main(int argc, char **argv)
 	signal(SIGTERM, sighandler);
 
 	info.protocols = protocols;
+	info.extensions = exts;
 	info.gid = -1;
 	info.uid = -1;
 

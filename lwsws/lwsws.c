@@ -15,7 +15,8 @@
  * The context is created with LWS_SERVER_OPTION_EXPLICIT_VHOSTS and
  * LWS_SERVER_OPTION_LIBUV; its plugins come from LWSWS_PLUGIN_DIR plus the
  * "plugin-dir" entries of the configuration's globals. The vhosts, their
- * mounts and the protocols enabled on them come from conf.d. Everything
+ * mounts and the protocols enabled on them come from conf.d; every vhost
+ * offers the permessage-deflate extension. Everything
  * then runs on a libuv loop; SIGINT or SIGTERM stop it, the context is
  * destroyed (plugins' PROTOCOL_DESTROY and destroy_*) and lwsws exits 0.
  */
@@ -50,6 +51,16 @@ static const char * const plugin_dirs[] = {
 static const struct lws_protocols protocols[] = {
 	{ "http-only", lws_callback_http_dummy, 0, 0, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, NULL }
+};
+
+/* Every vhost offers permessage-deflate, as the original lwsws does. */
+static const struct lws_extension exts[] = {
+	{
+		"permessage-deflate",
+		lws_extension_callback_pm_deflate,
+		"permessage-deflate"
+	},
+	{ NULL, NULL, NULL /* terminator */ }
 };
 
 static void
@@ -147,8 +158,10 @@ main(int argc, char **argv)
 		return 1;
 	}
 
-	/* the vhosts, each with the http-only protocol and its plugins */
+	/* the vhosts, each with the http-only protocol and its plugins, and
+	 * the permessage-deflate extension */
 	info.protocols = protocols;
+	info.extensions = exts;
 	if (lwsws_get_config_vhosts(context, &info, config_dir, &cs, &cs_len)) {
 		lwsl_err("lwsws: failed to create the vhosts of %s\n", config_dir);
 		lws_context_destroy(context);
