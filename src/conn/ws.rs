@@ -257,6 +257,8 @@ enum Next {
     SendPongs,
     Again,
     Wait,
+    /// all input is consumed after reading stopped at the backlog limit
+    Resume,
 }
 
 /// Unmasked payload bytes beyond the room of one RECEIVE, still in `rx`
@@ -402,9 +404,11 @@ pub(crate) fn deliver(conn: &Arc<Conn>) -> Step {
             return take(ws, &h.rx, spill.range, spill.fin, spill.frame_remaining);
         }
         if h.rx_off >= h.rx.len() {
+            // reading stopped at the backlog limit resumes now
+            let resume = h.rx.len() >= http::WS_RX_BACKLOG;
             h.rx.clear();
             h.rx_off = 0;
-            return Next::Wait;
+            return if resume { Next::Resume } else { Next::Wait };
         }
         let (used, event) = ws.decoder.decode(&mut h.rx[h.rx_off..]);
         let start = h.rx_off;
@@ -484,6 +488,10 @@ pub(crate) fn deliver(conn: &Arc<Conn>) -> Step {
     });
     match next {
         None | Some(Next::Wait) => Step::Wait,
+        Some(Next::Resume) => {
+            conn.add_events(READABLE);
+            Step::Wait
+        }
         Some(Next::SendPongs) => match send_pongs(conn) {
             Ok(_) => Step::Again,
             Err(()) => Step::Done(Flow::Close(CloseWhy::Hangup)),
