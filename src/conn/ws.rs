@@ -281,10 +281,7 @@ fn take_payload(
     fin: bool,
     frame_remaining: u64,
 ) -> Next {
-    if ws.rx_buf.is_empty() {
-        ws.rx_buf.reserve_exact(LWS_PRE + ws.rx_size + 1);
-        ws.rx_buf.resize(LWS_PRE, 0);
-    }
+    rx_buf_ready(ws);
     let room = ws.rx_size - (ws.rx_buf.len() - LWS_PRE);
     let take = range.len().min(room);
     let left = (range.len() - take) as u64;
@@ -304,10 +301,25 @@ fn take_payload(
     }
     ws.fin = fin;
     ws.remaining = frame_remaining + left;
-    // the buffer goes to the callback and comes back after it
+    hand_over(ws, false)
+}
+
+/// The RECEIVE buffer, LWS_PRE headroom first, allocated when data first
+/// arrives: idle connections stay small.
+fn rx_buf_ready(ws: &mut WsState) {
+    if ws.rx_buf.is_empty() {
+        ws.rx_buf.reserve_exact(LWS_PRE + ws.rx_size + 1);
+        ws.rx_buf.resize(LWS_PRE, 0);
+    }
+}
+
+/// The collected payload becomes a RECEIVE: the buffer goes to the
+/// callback (NUL-terminated) and comes back after it.
+fn hand_over(ws: &mut WsState, pause: bool) -> Next {
+    let collected = ws.rx_buf.len() - LWS_PRE;
     let mut buf = std::mem::take(&mut ws.rx_buf);
     buf.push(0);
-    Next::Receive(buf, collected, false)
+    Next::Receive(buf, collected, pause)
 }
 
 /// Inflates payload bytes `range` of a compressed message into the RECEIVE
@@ -322,20 +334,17 @@ fn take_compressed(
     fin: bool,
     frame_remaining: u64,
 ) -> Next {
+    rx_buf_ready(ws);
     let Some(d) = ws.deflate.as_deref_mut() else {
         return Next::Fail(frame::CLOSE_PROTOCOL_ERROR);
     };
-    if ws.rx_buf.is_empty() {
-        ws.rx_buf.reserve_exact(LWS_PRE + ws.rx_size + 1);
-        ws.rx_buf.resize(LWS_PRE, 0);
-    }
     if let Some(b) = d.carry.take() {
         ws.rx_buf.push(b);
     }
     let chunk = d.chunk(ws.rx_size);
     let last = fin && frame_remaining == 0;
     let before = ws.rx_buf.len();
-    let Ok((used, done)) = d.inflate(
+    let Ok((used, done)) = d.inflate.run(
         &rx[range.clone()],
         last,
         &mut ws.rx_buf,
@@ -378,10 +387,7 @@ fn take_compressed(
     if pause {
         d.burst = 0;
     }
-    let collected = ws.rx_buf.len() - LWS_PRE;
-    let mut buf = std::mem::take(&mut ws.rx_buf);
-    buf.push(0);
-    Next::Receive(buf, collected, pause)
+    hand_over(ws, pause)
 }
 
 /// Decodes buffered input: RECEIVE per rx_size bytes or frame end, control

@@ -29,7 +29,7 @@ pub struct BadStream;
 
 /// The receiving direction's decompressor.
 #[derive(Default)]
-struct Inflate {
+pub struct Inflate {
     z: Option<Decompress>,
     /// bytes of `TAIL` fed behind the current message so far
     tail_fed: usize,
@@ -43,7 +43,7 @@ impl Inflate {
     /// bytes; `last`: `input` ends the message (the tail follows it).
     /// Returns the bytes of `input` used and whether the message is fully
     /// inflated (every byte in and nothing left to come out).
-    fn run(
+    pub fn run(
         &mut self,
         input: &[u8],
         last: bool,
@@ -172,7 +172,7 @@ pub struct Session {
     agreed: Agreed,
     /// our side is the server (decides which RFC parameter names are ours)
     server: bool,
-    inflate: Inflate,
+    pub inflate: Inflate,
     deflate: Deflate,
     /// the application's rx_buf_size: RECEIVE chunks of at most this
     rx_chunk: Option<usize>,
@@ -209,17 +209,6 @@ impl Session {
     /// The largest RECEIVE chunk for a protocol whose chunks are `rx_size`.
     pub fn chunk(&self, rx_size: usize) -> usize {
         self.rx_chunk.map_or(rx_size, |c| c.min(rx_size)).max(1)
-    }
-
-    /// See `Inflate::run`.
-    pub fn inflate(
-        &mut self,
-        input: &[u8],
-        last: bool,
-        out: &mut Vec<u8>,
-        limit: usize,
-    ) -> Result<(usize, bool), BadStream> {
-        self.inflate.run(input, last, out, limit)
     }
 
     /// A received compressed message was delivered whole.
@@ -319,7 +308,7 @@ mod tests {
             let last = i + 1 == pieces.len();
             let mut rest: &[u8] = piece;
             loop {
-                let (used, done) = s.inflate(rest, last, &mut out, chunk).unwrap();
+                let (used, done) = s.inflate.run(rest, last, &mut out, chunk).unwrap();
                 assert!(out.len() <= chunk);
                 rest = &rest[used..];
                 if done {
@@ -427,7 +416,10 @@ mod tests {
     fn garbage_is_a_bad_stream() {
         let mut rx = Session::new(agreed(false, false, 15), true);
         let mut out = Vec::new();
-        assert_eq!(rx.inflate(&[0xff; 16], true, &mut out, 100), Err(BadStream));
+        assert_eq!(
+            rx.inflate.run(&[0xff; 16], true, &mut out, 100),
+            Err(BadStream)
+        );
     }
 
     #[test]
