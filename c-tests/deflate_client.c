@@ -19,7 +19,9 @@
  *               info.extensions whose offer is "permessage-deflate;
  *               client_no_context_takeover" and the -o one in client_exts),
  *               "testclient" (info.extensions with test-client's second entry
- *               { "deflate-frame", pm_deflate, "deflate_frame" } too), "none"
+ *               { "deflate-frame", pm_deflate, "deflate_frame" } too),
+ *               "foreign" (info.extensions: "permessage-deflate" with a callback
+ *               of this program's, which prints "foreign callback REASON"), "none"
  *   -o OFFER    the table's client offer (default "permessage-deflate;
  *               client_max_window_bits")
  *   -V          veto: return 1 from LWS_CALLBACK_CLIENT_CONFIRM_EXTENSION_SUPPORTED
@@ -28,7 +30,8 @@
  *   -t TYPE     text (default), binary or mixed (odd messages binary)
  *   -d DATA     random (default), compressible (a sentence repeated, the same
  *               in every message but for a "msg N" prefix), repeat (one random
- *               1500 byte block repeated: matches only at distance 1500) or zeros
+ *               1500 byte block repeated: matches only at distance 1500), zeros
+ *               or utf8 (random words with 2, 3 and 4 byte UTF-8 sequences)
  *   -f FRAG     send each message in fragments of at most FRAG bytes
  *               (LWS_WRITE_NO_FIN / LWS_WRITE_CONTINUATION), one per WRITEABLE
  *   -g          with -f: a PING between fragments ("pongs N" is printed)
@@ -42,17 +45,23 @@
  *               lws_rx_flow_control(wsi, 0), re-enabled ~5 ms later from the
  *               service loop (with lws_callback_on_writable); a CLIENT_RECEIVE
  *               while disabled is a failure
+ *   -U          LWS_SERVER_OPTION_VALIDATE_UTF8 on the context
+ *   -H          write over the LWS_PRE bytes of headroom before every received
+ *               chunk (spec: "LWS_PRE headroom before in"; for ASan builds)
  *   -S          sink: received messages are counted, not compared ("sink
  *               message N: BYTES bytes" per message), for servers that answer
  *               with other messages (e.g. a decompression bomb)
  *   -w SECS     give up after SECS (default 30)
  *   -v LEVEL    lws log level (default LLL_ERR | LLL_WARN)
  *
- * Prints "confirm NAME" per CLIENT_CONFIRM_EXTENSION_SUPPORTED, "extensions:
+ * Prints "confirm NAME len LEN" per CLIENT_CONFIRM_EXTENSION_SUPPORTED,
+ * "append-handshake-header" at CLIENT_APPEND_HANDSHAKE_HEADER, "extensions:
  * VALUE" (the reply's Sec-WebSocket-Extensions, "-" without one) at
  * CLIENT_FILTER_PRE_ESTABLISH, "established", "option ...", then "received N
  * messages ok, B bytes, max chunk C, chunks K, flow pauses P", "pongs N",
- * "closed" - or "connection error: <text>", "FAIL: <why>", "timed out".
+ * "closed" - or "connection error: <text>", "FAIL: <why>", "timed out" - and
+ * last "peak rss N KiB" (VmHWM of /proc/self/status after the context is
+ * destroyed: the process's peak resident memory).
  * Exits 0 when every echo came back right and the connection closed.
  */
 #define _GNU_SOURCE
@@ -73,7 +82,7 @@ static struct lws_extension exts_ctx[2]; /* -e both: the context's table */
 static const char *where = "ctx", *offer = "permessage-deflate; client_max_window_bits";
 static const char *path = "/", *proto = "echo", *type = "text", *data_kind = "random";
 static const char *opt_names[MAX_OPTS], *opt_values[MAX_OPTS];
-static int nopts, veto, sink, frag, ping_between, pipelined, flow_every, max_chunk_allowed;
+static int nopts, veto, sink, validate_utf8, headroom, frag, ping_between, pipelined, flow_every, max_chunk_allowed;
 static int rx_buffer_size = 4096;
 
 static size_t *sizes;
@@ -88,6 +97,22 @@ static long chunks;
 static int flow_paused, flow_pauses;
 static double paused_at;
 static unsigned char *sendbuf;
+
+static long
+peak_rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kib = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, "VmHWM:", 6))
+			kib = atol(line + 6);
+	fclose(f);
+	return kib;
+}
 
 static double
 now(void)
@@ -171,6 +196,23 @@ generate(int i)
 		}
 		for (k = 0; k < n; k++)
 			p[k] = block[k % REPEAT_BLOCK];
+	} else if (!strcmp(data_kind, "utf8")) {
+		static const char *const words[] = {
+			"h\xc3\xa9llo ", "w\xc3\xb6rld ", "\xe2\x9c\x93 ", "\xf0\x9f\x98\x80 ",
+			"plain ", "\xc3\xa9\xc3\xa9\xc3\xa9", "\xe6\xbc\xa2\xe5\xad\x97"
+		};
+
+		for (k = 0; k < n;) {
+			const char *w = words[rnd(&s) % (sizeof(words) / sizeof(words[0]))];
+			size_t wl = strlen(w);
+
+			if (k + wl > n) {
+				memset(p + k, 'x', n - k);
+				break;
+			}
+			memcpy(p + k, w, wl);
+			k += wl;
+		}
 	} else if (!strcmp(data_kind, "zeros")) {
 		memset(p, bin ? 0 : 'a', n);
 	} else {
@@ -256,6 +298,8 @@ receive(struct lws *wsi, unsigned char *in, size_t len)
 		     send_idx);
 		return -1;
 	}
+	if (headroom)
+		memset(in - LWS_PRE, 0x5a, LWS_PRE);
 	size = msg_size(recv_idx);
 	chunks++;
 	if (len > max_chunk)
@@ -334,9 +378,13 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 	(void)user;
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_CONFIRM_EXTENSION_SUPPORTED:
-		printf("confirm %s\n", in ? (const char *)in : "(null)");
+		printf("confirm %s len %zu\n", in ? (const char *)in : "(null)", len);
 		fflush(stdout);
 		return veto;
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		printf("append-handshake-header\n");
+		fflush(stdout);
+		break;
 	case LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH:
 		n = lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_EXTENSIONS);
 		printf("extensions: %s\n", n > 0 ? buf : "-");
@@ -385,6 +433,22 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 	default:
 		break;
 	}
+	return 0;
+}
+
+static int
+foreign_callback(struct lws_context *context, const struct lws_extension *ext,
+		 struct lws *wsi, enum lws_extension_callback_reasons reason,
+		 void *user, void *in, size_t len)
+{
+	(void)context;
+	(void)ext;
+	(void)wsi;
+	(void)user;
+	(void)in;
+	(void)len;
+	printf("foreign callback %d\n", (int)reason);
+	fflush(stdout);
 	return 0;
 }
 
@@ -437,6 +501,10 @@ main(int argc, char **argv)
 			pipelined = 1;
 		else if (!strcmp(o, "-S"))
 			sink = 1;
+		else if (!strcmp(o, "-U"))
+			validate_utf8 = 1;
+		else if (!strcmp(o, "-H"))
+			headroom = 1;
 		else if (!v) {
 			fprintf(stderr, "option %s needs a value\n", o);
 			return 2;
@@ -512,6 +580,8 @@ main(int argc, char **argv)
 		exts[1].callback = lws_extension_callback_pm_deflate;
 		exts[1].client_offer = "deflate_frame";
 	}
+	if (!strcmp(where, "foreign"))
+		exts[0].callback = foreign_callback;
 	exts_ctx[0].name = "permessage-deflate";
 	exts_ctx[0].callback = lws_extension_callback_pm_deflate;
 	exts_ctx[0].client_offer = "permessage-deflate; client_no_context_takeover";
@@ -521,7 +591,9 @@ main(int argc, char **argv)
 	info.protocols = protocols;
 	info.gid = -1;
 	info.uid = -1;
-	if (!strcmp(where, "ctx") || !strcmp(where, "testclient"))
+	if (validate_utf8)
+		info.options |= LWS_SERVER_OPTION_VALIDATE_UTF8;
+	if (!strcmp(where, "ctx") || !strcmp(where, "testclient") || !strcmp(where, "foreign"))
 		info.extensions = exts;
 	else if (!strcmp(where, "both"))
 		info.extensions = exts_ctx;
@@ -570,6 +642,7 @@ main(int argc, char **argv)
 		printf("timed out (sent %d, received %d of %d messages)\n", send_idx, recv_idx, total);
 	fflush(stdout);
 	lws_context_destroy(context);
+	printf("peak rss %ld KiB\n", peak_rss_kib());
 	ok = done && !failed && closed && recv_idx == total;
 	for (int i = 0; i < total; i++)
 		free(expect[i]);

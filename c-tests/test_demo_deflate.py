@@ -155,6 +155,9 @@ async def demo_page_with_deflate(base, chromium_ws, tmp_path, name):
             frames = cdp.of("Network.webSocketFrameReceived", page)
             assert len(frames) > 10, len(frames)  # at least the counter's numbers
 
+        print(f"{name}: WebSocket.extensions {await page1.eval(JS_EXTENSIONS)}; "
+              f"offered {header(requests[0]['request']['headers'], 'sec-websocket-extensions')!r}, "
+              f"101: {header(responses[0]['response']['headers'], 'sec-websocket-extensions')!r}")
         shot = await cdp.call("Page.captureScreenshot", page1.session, format="png")
         png = base64.b64decode(shot["data"])
         assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
