@@ -951,6 +951,54 @@ def test_invalid_utf8_in_inflated_text(dclient, bad):
     assert srv.results[0][0] == 1007, (srv.results, r)
 
 
+@pytest.mark.parametrize("args,mode,ext", [
+    pytest.param(("-O", "tx_buf_size=8", "-d", "random"), "compressed", "permessage-deflate",
+                 id="tx_buf_size=8-random"),
+    pytest.param(("-O", "tx_buf_size=8", "-d", "compressible"), "compressed",
+                 "permessage-deflate", id="tx_buf_size=8-compressible"),
+    pytest.param(("-O", "compression_level=0", "-d", "compressible"), "compressed",
+                 "permessage-deflate", id="compression_level=0"),
+    pytest.param(("-O", "mem_level=1", "-O", "compression_level=9", "-d", "repeat"),
+                 "compressed", "permessage-deflate; client_max_window_bits=11",
+                 id="mem_level=1-level-9-window-11"),
+    pytest.param(("-O", "rx_buf_size=8", "-c", 256, "-d", "compressible"), "compressed",
+                 "permessage-deflate", id="rx_buf_size=8"),
+    pytest.param(("-r", 0, "-d", "compressible"), "compressed", "permessage-deflate",
+                 id="rx_buffer_size-0-chunks-4096"),
+    pytest.param(("-r", 100, "-c", 100, "-d", "compressible"), "tiny", "permessage-deflate",
+                 id="rx_buffer_size-100-tiny-frames"),
+    pytest.param(("-q", "-F", 5, "-d", "random", "-t", "mixed"), "fragmented",
+                 "permessage-deflate", id="pipelined-flow-control-fragmented"),
+])
+def test_options_and_buffers_with_strict_server(dclient, args, mode, ext):
+    """Options that change how the client compresses (output buffer of 256
+    bytes, level 0 = stored blocks, a small mem_level) or how it delivers
+    (rx_buf_size, rx_buffer_size 0 and 100): still strictly valid, still
+    byte-exact; chunks never over the limit (-c, default rx_buffer_size or
+    4096)."""
+    with DeflateEcho(ext, mode) as srv:
+        r = dclient("-s", SIZES, "-n", 2, *args, port=srv.port)
+        rec = srv.result(r)
+    assert_echo_ok(r, 10)
+    assert rec["messages"] == rec["compressed"] == 10
+    for o in args:
+        if isinstance(o, str) and "=" in o:
+            assert f"option {o} -> 0" in r.lines, r
+
+
+def test_big_fragmented_pipelined_no_context_takeover(dclient):
+    """1 MiB and 3 MB messages written in 300000 byte pieces, pipelined, with
+    PINGs between pieces, client_no_context_takeover: each message inflates
+    on its own; the echoes come back fragmented with PINGs between."""
+    ext = "permessage-deflate; client_no_context_takeover"
+    with DeflateEcho(ext, "fragmented") as srv:
+        r = dclient("-s", "1048576,3000000", "-n", 3, "-q", "-f", 300000, "-g", "-t", "binary",
+                    "-d", "compressible", port=srv.port)
+        rec = srv.result(r)
+    assert_echo_ok(r, 6)
+    assert rec["messages"] == rec["compressed"] == 6
+
+
 def test_client_max_window_bits_8(dclient):
     """client_max_window_bits=8: zlib cannot deflate with a 256 byte window
     (it silently uses 512); the client must still produce messages a 256
