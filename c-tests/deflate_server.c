@@ -38,9 +38,17 @@
  *                     NAME, VALUE) in ESTABLISHED; prints
  *                     "set NAME=VALUE -> RET" (one line per option and
  *                     connection); several --set allowed
+ *   --direct NAME=VALUE  the same through the extension's callback, as an
+ *                     application may call it: lws_extension_callback_pm_deflate
+ *                     (context, ext, wsi, LWS_EXT_CB_NAMED_OPTION_SET, NULL,
+ *                     &(struct lws_ext_option_arg){NAME, 0, VALUE, len}, 0);
+ *                     prints "direct NAME=VALUE -> RET" (our library only:
+ *                     the original wants its private per-connection data as
+ *                     `user`)
  *   --validate-utf8   LWS_SERVER_OPTION_VALIDATE_UTF8
- * stdout also gets "confirm <in> pss=<0|1>" for each CONFIRM_EXTENSION_OKAY,
- * "established" for each ESTABLISHED and, at CLOSED, "closed messages=M
+ * stdout also gets "filter" for each FILTER_PROTOCOL_CONNECTION, "confirm
+ * <in> pss=<0|1>" for each CONFIRM_EXTENSION_OKAY, "established" for each
+ * ESTABLISHED and, at CLOSED, "closed messages=M
  * bytes=B chunks=C maxchunk=X errors=E".
  */
 #define _GNU_SOURCE
@@ -58,8 +66,9 @@ enum mode { MODE_FLOW, MODE_WHOLE, MODE_COUNT };
 
 static enum mode mode = MODE_FLOW;
 static int refuse;
-static const char *set_opts[16];
-static int nset;
+static const char *set_opts[16], *direct_opts[16];
+static int nset, ndirect;
+static const struct lws_extension exts[];
 
 struct chunk {
 	struct chunk *next;
@@ -287,19 +296,37 @@ callback_echo(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 		fflush(stdout);
 		return refuse;
 
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		printf("filter\n");
+		fflush(stdout);
+		return 0;
+
 	case LWS_CALLBACK_ESTABLISHED:
 		printf("established\n");
-		for (i = 0; i < nset; i++) {
+		for (i = 0; i < nset + ndirect; i++) {
+			const char *opt = i < nset ? set_opts[i] : direct_opts[i - nset];
+			const char *eq = strchr(opt, '='), *val = eq ? eq + 1 : "";
+			size_t nl = eq ? (size_t)(eq - opt) : strlen(opt);
 			char name[64];
-			const char *eq = strchr(set_opts[i], '=');
-			size_t nl = eq ? (size_t)(eq - set_opts[i]) : strlen(set_opts[i]);
 
 			if (nl >= sizeof(name))
 				nl = sizeof(name) - 1;
-			memcpy(name, set_opts[i], nl);
+			memcpy(name, opt, nl);
 			name[nl] = '\0';
-			n = lws_set_extension_option(wsi, "permessage-deflate", name, eq ? eq + 1 : "");
-			printf("set %s -> %d\n", set_opts[i], n);
+			if (i < nset) {
+				n = lws_set_extension_option(wsi, "permessage-deflate", name, val);
+				printf("set %s -> %d\n", opt, n);
+			} else {
+				struct lws_ext_option_arg oa;
+
+				memset(&oa, 0, sizeof(oa));
+				oa.option_name = name;
+				oa.start = val;
+				oa.len = (int)strlen(val);
+				n = lws_extension_callback_pm_deflate(lws_get_context(wsi), &exts[0], wsi,
+								      LWS_EXT_CB_NAMED_OPTION_SET, NULL, &oa, 0);
+				printf("direct %s -> %d\n", opt, n);
+			}
 		}
 		fflush(stdout);
 		return 0;
@@ -381,6 +408,9 @@ main(int argc, char **argv)
 		else if (!strcmp(argv[n], "--set") && n + 1 < argc) {
 			if (nset < (int)(sizeof(set_opts) / sizeof(set_opts[0])))
 				set_opts[nset++] = argv[++n];
+		} else if (!strcmp(argv[n], "--direct") && n + 1 < argc) {
+			if (ndirect < (int)(sizeof(direct_opts) / sizeof(direct_opts[0])))
+				direct_opts[ndirect++] = argv[++n];
 		} else if (!strcmp(argv[n], "--validate-utf8"))
 			info.options |= LWS_SERVER_OPTION_VALIDATE_UTF8;
 		else {

@@ -31,6 +31,7 @@ import glob
 import os
 import random
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -345,7 +346,8 @@ def far_matches(seed, big=True):
 def test_negotiated_by_default(start, mode):
     """websockets offers permessage-deflate by default: the 101 accepts it,
     CONFIRM_EXTENSION_OKAY was asked (in = "permessage-deflate", the pss
-    set), and messages are echoed compressed."""
+    set) after FILTER_PROTOCOL_CONNECTION and before ESTABLISHED, and
+    messages are echoed compressed."""
     srv = start("--mode", mode)
 
     async def go():
@@ -356,6 +358,9 @@ def test_negotiated_by_default(start, mode):
             await echo_all(ws, ["hello", b"\x00" * 70000, compressible_text(5000), b"", ""])
     arun(go(), 30)
     assert srv.lines("confirm ") == ["confirm permessage-deflate pss=1"]
+    order = [line for line in srv.stdout().splitlines()
+             if line in ("filter", "established") or line.startswith("confirm ")]
+    assert order == ["filter", "confirm permessage-deflate pss=1", "established"], order
 
 
 # (factory kwargs, expected parameters of the 101)
@@ -535,7 +540,8 @@ def test_raw_compressed_echo_frames(start, mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("case", ["split-everywhere", "empty-fragments", "pings-between"])
+@pytest.mark.parametrize("case", ["split-everywhere", "empty-fragments", "pings-between",
+                                  "byte-per-frame"])
 def test_raw_fragmented_with_pings(start, mode, case):
     """A compressed message whose payload is cut at arbitrary points into
     frames (RSV1 on the first only), with PINGs between the fragments: every
@@ -544,6 +550,8 @@ def test_raw_fragmented_with_pings(start, mode, case):
     srv = start("--mode", mode)
     rng = random.Random(case)
     data = (compressible_text(12000) + ascii_text(rng, 6000) + "end").encode()
+    if case == "byte-per-frame":
+        data = data[:3000]
     with PmdWs.open(srv) as c:
         payload = c.tx.message(data)
         if case == "split-everywhere":
@@ -551,6 +559,9 @@ def test_raw_fragmented_with_pings(start, mode, case):
             between = b""
         elif case == "empty-fragments":
             cuts = [0, 0, len(payload) // 2, len(payload) // 2, len(payload)]
+            between = b""
+        elif case == "byte-per-frame":
+            cuts = list(range(1, len(payload)))
             between = b""
         else:
             cuts = [1, len(payload) // 3, len(payload) - 1]
@@ -594,6 +605,22 @@ def test_raw_pings_between_fragments_one_by_one(start, mode):
         c.buf[:0] = b"".join(_reframe(f) for f in data_frames)
         op, got, _, _ = c.recv_msg()
         assert (op, got) == (TEXT, data)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_raw_dribbled_bytes(start, mode):
+    """Compressed frames arriving a few bytes per TCP segment (headers and
+    payloads split anywhere) are reassembled and inflated."""
+    srv = start("--mode", mode)
+    data = compressible_text(6000).encode() + b"tail"
+    with PmdWs.open(srv) as c:
+        c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        wire = c.message_bytes(TEXT, data, cuts=()) + c.message_bytes(BINARY, b"\x00" * 5000)
+        for i in range(0, len(wire), 7):
+            c.send_raw(wire[i:i + 7])
+            time.sleep(0.001)
+        assert c.recv_msg()[:2] == (TEXT, data)
+        assert c.recv_msg()[:2] == (BINARY, b"\x00" * 5000)
 
 
 def _reframe(f):
@@ -725,6 +752,8 @@ def test_not_negotiated(start, mode, args):
         assert c.params is None and "sec-websocket-extensions" not in c.headers
         frames, compressed = c.echo(bytes(5000), BINARY)
         assert not compressed
+        c.send_message(TEXT, b"Hello", compress=True)
+        c.expect_close(1002)
     confirms = srv.lines("confirm ")
     if "--refuse" in args:
         assert confirms and set(confirms) == {"confirm permessage-deflate pss=1"}
@@ -861,6 +890,24 @@ def test_receive_chunks_bounded(start, mode, args, limit):
         assert st["maxchunk"] > 4096, st
     if "rx_buf_size=12" in args or "rx_buf_size=10" in args:
         assert st["chunks"] >= MIB // limit, st
+
+
+@pytest.mark.skipif(bool(THEIRS), reason="the original wants its private data as `user`")
+def test_extension_callback_called_directly(start):
+    """An application calling lws_extension_callback_pm_deflate itself with
+    LWS_EXT_CB_NAMED_OPTION_SET sets the option on that wsi (0; -1 where
+    deflate is not active): rx_buf_size=10 makes RECEIVE chunks <= 1024."""
+    srv = start("--mode", "flow", "--rx", "65536", "--direct", "rx_buf_size=10")
+    with PmdWs.open(srv, timeout=20) as c:
+        c.echo(bytes(MIB), BINARY)
+        st = c.stats()
+        assert st["maxchunk"] <= 1024 and st["chunks"] >= 1024, st
+    with PmdWs.open(srv, None) as c:
+        c.echo(b"not negotiated")
+    deadline = time.monotonic() + 5
+    while len(srv.lines("direct ")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.lines("direct ") == ["direct rx_buf_size=10 -> 0", "direct rx_buf_size=10 -> -1"]
 
 
 def test_compression_level_option(start):
@@ -1019,6 +1066,28 @@ def test_inflated_valid_utf8_across_chunks(start, mode):
 
 # ========================================================= bomb / memory
 
+def test_idle_connections_memory(start):
+    """The compressor / decompressor of a connection exist only once it has
+    sent / received a compressed message: 300 idle connections with deflate
+    negotiated cost the server less than 16 KiB each (zlib's state is about
+    100 KiB once a message went both ways)."""
+    srv = start("--mode", "whole")
+    n = 300
+    conns = []
+    try:
+        conns += [PmdWs.open(srv) for _ in range(20)]       # warm-up
+        base = srv.rss_kib()
+        conns += [PmdWs.open(srv) for _ in range(n)]
+        assert all(c.deflate for c in conns)
+        time.sleep(0.3)
+        idle = (srv.rss_kib() - base) / n
+        conns[-1].echo(b"used " * 100)
+    finally:
+        for c in conns:
+            c.close()
+    assert idle < 16, f"{idle:.1f} KiB per idle connection with deflate negotiated"
+
+
 BOMB_SIZE = 1 << 30
 
 
@@ -1097,6 +1166,27 @@ def test_bomb_count(start, bomb):
         assert c.recv_msg()[:2] == (TEXT, b"1 5000")
 
 
+def test_bomb_whole_application_limit(start, bomb):
+    """The bomb to the reassembling echo, whose application closes with
+    lws_close_reason(1009) once a message passes 32 MiB: the CLOSE 1009
+    comes in the middle of the inflated message, the server's RSS stays
+    bounded (the 32 MiB the application holds, plus less than 64 MiB) and
+    the server goes on serving."""
+    srv = start("--mode", "whole")
+    with PmdWs.open(srv, timeout=30) as c:
+        base = srv.rss_kib()
+        sampler = RssSampler(srv)
+        sampler.start()
+        t, errors = _send_in_thread(c, frame(BINARY, bomb, rsv=0x40))
+        before = c.expect_close(1009)
+        peak = sampler.stop()
+        assert before == []
+        t.join(10)
+    growth = (peak - base) / 1024
+    assert growth < 32 + 64, f"server RSS grew by {growth:.1f} MiB"
+    assert_serves(srv)
+
+
 def test_bomb_flow_not_reading(start, bomb):
     """The same bomb to the flow-control echo (stored-block echoes, so the
     output is as big as the inflated data) from a client that reads nothing
@@ -1127,3 +1217,10 @@ def test_bomb_flow_not_reading(start, bomb):
     assert growth < 64, (f"server RSS grew by {growth:.1f} MiB "
                          f"({(peak_idle - base) / 1024:.1f} MiB while the client read nothing)")
     assert_serves(srv)
+    # what the application got of the bomb: about what the client read
+    # (plus socket buffers), not the gigabyte - inflating stopped too
+    deadline = time.monotonic() + 10
+    while len(srv.lines("closed ")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    inflated = max(int(re.search(r"bytes=(\d+)", line).group(1)) for line in srv.lines("closed "))
+    assert 8 * MIB <= inflated < 128 * MIB, inflated
