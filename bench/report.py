@@ -505,7 +505,7 @@ def build(runs, meta):
     w("message), and after one 512-byte compressed text message each way per")
     w("connection (both sides' compressor and decompressor have run once; the")
     w("load generator then frees its own). RSS growth of the server per")
-    w("connection; the plain idle case is the table above.")
+    w("connection; the plain idle case is in \"Idle connections: memory\".")
     w("")
     w("| | connections | RSS before | RSS with them open | bytes per connection |")
     w("| --- | ---: | ---: | ---: | ---: |")
