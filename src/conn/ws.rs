@@ -858,17 +858,24 @@ pub fn begin_close(conn: &Arc<Conn>) -> bool {
 
 /// `lws_rx_flow_control`: stop (false) or resume (true) receiving; bytes
 /// already read wait, in order, until it resumes.
+///
+/// Stopping leaves POLLIN armed: input arriving while stopped disarms it
+/// (`http::on_readable`), so an application that stops after every message
+/// and resumes once it has answered - one message in flight, the peer
+/// waiting - costs no epoll_ctl at all.
 pub fn flow_control(conn: &Arc<Conn>, enable: bool) -> i32 {
     let Some(was) = with_ws(conn, |ws| std::mem::replace(&mut ws.flow_disabled, !enable)) else {
         return 0;
     };
-    if enable {
+    if enable && was {
         conn.add_events(READABLE);
-        if was {
+        let held = with_http(conn, |h| {
+            h.rx_off < h.rx.len() || h.ws.as_ref().is_some_and(|w| w.spill.is_some())
+        })
+        .unwrap_or(false);
+        if held {
             conn.ctx.pts[conn.tsi].mark_pending(conn);
         }
-    } else {
-        conn.remove_events(READABLE);
     }
     0
 }
