@@ -427,8 +427,6 @@ def test_confirm_comes_before_the_request_is_made(dclient):
                            "client_max_window_bits=12"], r
 
 
-@pytest.mark.xfail(strict=True, reason="library: src/ffi/ext.rs declared() keeps any entry "
-                   "named permessage-deflate whatever its callback")
 def test_foreign_callback_not_negotiated(dclient):
     """Spec: an extension entry whose callback is not
     lws_extension_callback_pm_deflate is not negotiated (even when named

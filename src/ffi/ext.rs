@@ -16,8 +16,10 @@ use crate::ext::{Declared, PM_DEFLATE};
 
 /// The extensions of a `struct lws_extension` array of at most `max`
 /// entries that ends early at an entry whose callback is NULL. Only
-/// permessage-deflate is implemented; others are logged and left out, so
-/// they are never offered or accepted.
+/// permessage-deflate with our `lws_extension_callback_pm_deflate` is
+/// implemented; other entries (other names, or an application's own
+/// callback, which we would never call) are logged and left out, so they
+/// are never offered or accepted.
 ///
 /// # Safety
 /// `list` is NULL or such an array, its strings NULL or C strings.
@@ -26,7 +28,10 @@ pub(crate) unsafe fn declared(list: *const lws_extension, max: usize) -> Vec<Dec
     let mut p = list;
     // SAFETY: per this function's contract.
     while let Some(e) = unsafe { p.as_ref() } {
-        if e.callback.is_none() || out.len() == max {
+        let Some(callback) = e.callback else {
+            break;
+        };
+        if out.len() == max {
             break;
         }
         // SAFETY: names and offers are NULL or C strings.
@@ -39,18 +44,27 @@ pub(crate) unsafe fn declared(list: *const lws_extension, max: usize) -> Vec<Dec
                 .map_or_else(|| name.clone(), |o| o.to_bytes().to_vec()),
             name,
         };
-        if d.is_pm_deflate() {
+        if d.is_pm_deflate() && is_our_pm_deflate(callback as usize) {
             out.push(d);
         } else {
             lwsl_notice!(
-                "extension {:?} is not supported: never negotiated",
-                String::from_utf8_lossy(&d.name)
+                "extension {:?} with callback {:#x} is not supported: never negotiated",
+                String::from_utf8_lossy(&d.name),
+                callback as usize
             );
         }
         // SAFETY: still inside the array.
         p = unsafe { p.add(1) };
     }
     out
+}
+
+/// Whether an extension callback is our `lws_extension_callback_pm_deflate`:
+/// its address here, or the one the process resolves the name to (a
+/// non-PIE program's canonical address of it).
+fn is_our_pm_deflate(callback: usize) -> bool {
+    callback == lws_extension_callback_pm_deflate as *const () as usize
+        || crate::plat::dl::global_symbol("lws_extension_callback_pm_deflate") == Some(callback)
 }
 
 /// A C string argument, or None for NULL.

@@ -48,6 +48,15 @@ impl Library {
     }
 }
 
+/// The address `name` has for the process as a whole (`dlsym` with
+/// RTLD_DEFAULT), if it is defined.
+pub fn global_symbol(name: &str) -> Option<usize> {
+    let cname = CString::new(name).ok()?;
+    // SAFETY: RTLD_DEFAULT and a C string.
+    let addr = unsafe { libc::dlsym(libc::RTLD_DEFAULT, cname.as_ptr()) };
+    (!addr.is_null()).then_some(addr as usize)
+}
+
 impl Library {
     /// Leaves the library mapped for the rest of the process (no dlclose):
     /// code of it may still be called back.
