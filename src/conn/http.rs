@@ -81,8 +81,9 @@ pub struct Interpret {
 }
 
 /// Room PROCESS_HTML may grow a piece by (the original's `max_len` is the
-/// piece's length + 128).
-const INTERPRET_ROOM: usize = 128;
+/// piece's length + 128), plus the headroom before it for the chunk-size
+/// line `lws_chunked_html_process` writes there.
+const INTERPRET_ROOM: usize = 128 + crate::ffi::callback::PROCESS_HTML_HEADROOM;
 
 pub struct HttpConn {
     pub stream: Stream,
@@ -1064,7 +1065,7 @@ fn send_file_chunk_inner(conn: &Arc<Conn>) -> FileStep {
         let out: std::borrow::Cow<[u8]> = match file.interpret {
             None => (&file.buf[..got]).into(),
             Some(i) => {
-                let Some(piece) = crate::ffi::callback::process_html(
+                let Some((piece, framed_by_app)) = crate::ffi::callback::process_html(
                     conn,
                     i.protocol,
                     &mut file.buf,
@@ -1074,15 +1075,16 @@ fn send_file_chunk_inner(conn: &Arc<Conn>) -> FileStep {
                     ctx.files.close(wsi, file.fd);
                     return FileStep::Failed;
                 };
+                // (a handler calling lws_chunked_html_process framed it)
                 let mut framed = Vec::with_capacity(piece.len() + 16);
-                if !i.chunked {
+                if !i.chunked || framed_by_app {
                     framed = piece;
                 } else if !piece.is_empty() {
                     framed.extend_from_slice(format!("{:X}\r\n", piece.len()).as_bytes());
                     framed.extend_from_slice(&piece);
                     framed.extend_from_slice(b"\r\n");
                 }
-                if i.chunked && file.remaining == 0 {
+                if i.chunked && !framed_by_app && file.remaining == 0 {
                     framed.extend_from_slice(b"0\r\n\r\n");
                 }
                 framed.into()
