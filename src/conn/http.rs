@@ -14,6 +14,7 @@ use crate::http::headers::HeaderTable;
 use crate::http::request::{self, HeadError, Method};
 use crate::http::response::{self, HeaderCursor, NoRoom, StatusBlock};
 use crate::http::tokens;
+use crate::plat::alloc::AppBytes;
 use crate::plat::epoll::{READABLE, WRITABLE};
 use crate::plat::mem;
 use crate::plat::sock;
@@ -66,7 +67,7 @@ pub enum Phase {
 pub struct FileSend {
     pub fd: i32,
     pub remaining: u64,
-    buf: Vec<u8>,
+    buf: AppBytes,
     /// a mount's `interpret` protocol filters the content (PROCESS_HTML)
     interpret: Option<Interpret>,
 }
@@ -235,13 +236,8 @@ pub fn adopt(via: &Arc<Conn>, stream: Stream, readbuf: &[u8]) -> Option<Arc<Conn
     let mut http = HttpConn::new(stream, readbuf.to_vec());
     http.tls_handshake = tls;
     http.tls_undecided = undecided;
-    let conn = Conn::new(
-        ctx.clone(),
-        via.vhost(),
-        via.tsi,
-        fd,
-        Role::Http(Box::new(http)),
-    );
+    let http = crate::plat::alloc::AppBox::new(http, "a connection")?;
+    let conn = Conn::new(ctx.clone(), via.vhost(), via.tsi, fd, Role::Http(http));
     conn.callback_p0(reason(R::LWS_CALLBACK_WSI_CREATE), std::ptr::null_mut(), 0);
     let first = ctx.first_vhost()?;
     let first_fake = Conn::fake(ctx, &first, 0);
@@ -407,8 +403,9 @@ fn read_head(conn: &Arc<Conn>) -> Step {
         let Role::Http(h) = &mut st.role else {
             return Step::Wait;
         };
-        // Nothing of the next request runs while output of the last one is
-        // still buffered (CONTRACT §4); the flush resumes it.
+        let h: &mut HttpConn = h; // (one deref: disjoint field borrows below)
+                                  // Nothing of the next request runs while output of the last one is
+                                  // still buffered (CONTRACT §4); the flush resumes it.
         if h.rx.is_empty() || !h.tx.is_empty() {
             return Step::Wait;
         }
@@ -547,9 +544,12 @@ fn start_request(conn: &Arc<Conn>) -> Flow {
             .protocols
             .first()
             .map_or(0, |p| p.per_session_data_size);
+        let Ok(user) = super::session_data(size) else {
+            return Flow::Close(CloseWhy::Error);
+        };
         let mut st = conn.state();
         st.protocol = 0;
-        st.user = (size > 0).then(|| crate::service::vhost::zeroed(size));
+        st.user = user;
     }
     let mut uri_c = uri.clone();
     uri_c.push(0);
@@ -883,7 +883,9 @@ pub fn transaction_completed(conn: &Arc<Conn>) -> i32 {
     if !keepalive {
         return 1;
     }
-    conn.rebind(0);
+    if conn.try_rebind(0).is_err() {
+        return 1; // (logged) no per-session data for the next request
+    }
     let release = with_http(conn, |h| {
         h.phase = Phase::Head;
         h.body_remaining = 0;
@@ -975,17 +977,26 @@ pub fn serve_file_with(
     };
     let body_by_sendfile =
         file.len > 0 && conn.ctx.files.plain_fds() && !is_tls(conn) && interpret.is_none();
-    let sent = head.map(|head| write_with(conn, &head, body_by_sendfile));
-    if !matches!(sent, Some(n) if n >= 0) {
-        conn.ctx.files.close(Arc::as_ptr(conn) as usize, file.fd);
-        return -1;
-    }
+    // the pieces' buffer (PROCESS_HTML's), none for sendfile
     let room = if interpret.is_some() {
         INTERPRET_ROOM
     } else {
         0
     };
-    let buf = vec![0; conn.ctx.cfg.pt_serv_buf_size.max(4096) + room];
+    let size = if body_by_sendfile || file.len == 0 {
+        0
+    } else {
+        conn.ctx.cfg.pt_serv_buf_size.max(4096) + room
+    };
+    let Some(buf) = AppBytes::zeroed(size, "a file buffer") else {
+        conn.ctx.files.close(Arc::as_ptr(conn) as usize, file.fd);
+        return -1;
+    };
+    let sent = head.map(|head| write_with(conn, &head, body_by_sendfile));
+    if !matches!(sent, Some(n) if n >= 0) {
+        conn.ctx.files.close(Arc::as_ptr(conn) as usize, file.fd);
+        return -1;
+    }
     with_http(conn, |h| {
         h.file = Some(FileSend {
             fd: file.fd,
@@ -1111,7 +1122,7 @@ fn send_file_chunk_inner(conn: &Arc<Conn>) -> FileStep {
                     h.file = Some(FileSend {
                         fd: -1,
                         remaining: 0,
-                        buf: Vec::new(),
+                        buf: AppBytes::empty(),
                         interpret: None,
                     })
                 });
