@@ -12,6 +12,7 @@ import struct
 
 import pytest
 
+from conftest import have, valgrind_problems
 from servers import Reader, Server, closed_by_peer, request, started_servers
 
 HTTP_PSS, WS_PSS = 200, 312
@@ -67,9 +68,9 @@ def ws_echo(sock, reader, payload):
     return reader.exactly(len(payload))
 
 
-def finish(server):
+def finish(server, timeout=5):
     """Stops the server; the counts it printed after lws_context_destroy."""
-    assert server.terminate() == 0, server.stderr()
+    assert server.terminate(timeout) == 0, server.stderr()
     out = server.stdout()
     assert "destroyed" in out, out
     final = stats(out)
@@ -160,3 +161,33 @@ def test_a_refused_pss_for_the_next_keepalive_request_closes_after_the_reply(ser
     assert get(server, "/stats")[0] == 200
     final, unknown = finish(server)
     assert final["live"] == 0 and final["allocs"] == final["frees"] and unknown == 0
+
+
+@pytest.mark.skipif(not have("valgrind"), reason="valgrind not installed")
+def test_refusals_under_valgrind(build_c, pkg_env, site, tmp_path):
+    """The same paths under memcheck: no invalid access, nothing of ours
+    leaked, whatever the allocator refused."""
+    exe = build_c("alloc_server.c")
+    log = tmp_path / "valgrind.log"
+    wrapper = tmp_path / "alloc_server_vg"
+    wrapper.write_text(f"#!/bin/sh\nexec valgrind -q --leak-check=full --log-file={log} "
+                       f"{exe} \"$@\"\n")
+    wrapper.chmod(0o755)
+    with started_servers(tmp_path, "vg", lambda w: Server(wrapper, pkg_env, w, site)) as start:
+        server = start()
+        assert get(server, "/file/data.txt")[1] == b"0123456789" * 10000
+        for refusal in ["n=1", f"n=1&size={HTTP_PSS}"]:
+            assert get(server, f"/refuse?{refusal}", close=True) == (200, b"ok\n")
+            with server.connect(timeout=20) as s:
+                s.sendall(request("GET", "/stats"))
+                assert closed_by_peer(s, timeout=20)
+        assert get(server, f"/refuse?n=1&size={WS_PSS}", close=True) == (200, b"ok\n")
+        s, line, _ = ws_connect(server)
+        with s:
+            assert b" 500 " in line, line
+        s, line, r = ws_connect(server)
+        with s:
+            assert b" 101 " in line and ws_echo(s, r, b"vg") == b"vg"
+        final, unknown = finish(server, timeout=30)
+    assert final["live"] == 0 and final["allocs"] == final["frees"] and unknown == 0
+    assert not valgrind_problems(log.read_text())

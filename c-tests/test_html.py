@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 
+from conftest import have, valgrind_problems
 from servers import Reader, Server, request, started_servers
 
 PAGE = (b"<html><title>$user</title>\n"
@@ -153,3 +154,22 @@ def test_server_exits_cleanly(server):
     # a piece holding only the start of a name gives nothing to send
     pieces, empty = [int(w) for w in out.split("pieces ")[1].split()[0:3:2]]
     assert pieces >= len(PAGE) and empty > 0
+
+
+@pytest.mark.skipif(not have("valgrind"), reason="valgrind not installed")
+def test_under_valgrind(build_c, pkg_env, site, tmp_path):
+    """Pieces of a few sizes and an interpreted file under memcheck."""
+    exe = build_c("html_server.c")
+    log = tmp_path / "valgrind.log"
+    wrapper = tmp_path / "html_server_vg"
+    wrapper.write_text(f"#!/bin/sh\nexec valgrind -q --leak-check=full --log-file={log} "
+                       f"{exe} \"$@\"\n")
+    wrapper.chmod(0o755)
+    (site / "p.shtml").write_bytes(b"x" * 4090 + b"${user}$abc_def|$n")
+    with started_servers(tmp_path, "vg", lambda w: Server(wrapper, pkg_env, w, site)) as start:
+        server = start()
+        paths = [f"/page/page.html?size={n}" for n in (1, 2, 5, 13, 4096)]
+        assert fetch_all(server, paths) == [EXPECTED] * len(paths)
+        assert fetch_all(server, ["/interp/p.shtml"]) == [b"x" * 4090 + b"<b>ALICE</b>[DEF]|3"]
+        assert server.terminate(timeout=30) == 0
+    assert not valgrind_problems(log.read_text())

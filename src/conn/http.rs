@@ -403,9 +403,10 @@ fn read_head(conn: &Arc<Conn>) -> Step {
         let Role::Http(h) = &mut st.role else {
             return Step::Wait;
         };
-        let h: &mut HttpConn = h; // (one deref: disjoint field borrows below)
-                                  // Nothing of the next request runs while output of the last one is
-                                  // still buffered (CONTRACT §4); the flush resumes it.
+        // (one deref of the AppBox, so the fields below borrow disjointly)
+        let h: &mut HttpConn = h;
+        // Nothing of the next request runs while output of the last one is
+        // still buffered (CONTRACT §4); the flush resumes it.
         if h.rx.is_empty() || !h.tx.is_empty() {
             return Step::Wait;
         }
