@@ -29,7 +29,7 @@ STATIC := $(OUT)/libwebsockets.a
 SHARED := $(OUT)/$(SONAME)
 # What Rust's standard library needs from the system (rustc
 # --print native-static-libs), plus the libraries the API is built on.
-SYSLIBS := -lssl -lcrypto -luv -lev -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+SYSLIBS := -lssl -lcrypto -luv -lev -lz -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 PC_LIBS_PRIVATE := $(SYSLIBS)
 
 .PHONY: all cargo install install-lwsws lwsws test demo bench clean FORCE

@@ -6,6 +6,15 @@
  * lws_callback_on_writable, per-session data, lws_serve_http_file, lws_spa_*.
  *
  *   echo-server [-p PORT] [-d DOCROOT] [-r RX_BUFFER_SIZE] [--loop uv|ev]
+ *               [--deflate]
+ *
+ * --deflate registers permessage-deflate (RFC 7692) in info.extensions, as
+ * lws' test servers do: { "permessage-deflate",
+ * lws_extension_callback_pm_deflate, "permessage-deflate;
+ * client_no_context_takeover; client_max_window_bits" }; the library
+ * negotiates it with clients that offer it (both 2.0 and 4.1 export the
+ * callback and have the same struct lws_extension). The library's own
+ * settings for it are left alone (compression level, buffer sizes).
  *
  * --loop picks the event loop the library runs on (default: its own poll
  * loop, lws_service):
@@ -33,7 +42,7 @@
  *             back whole as one frame of the same type
  *
  * Once listening it prints "ready port=N version=<lws_get_library_version()>
- * loop=poll|uv|ev libs=<...>" on stdout, libs being the event libraries and
+ * loop=poll|uv|ev libs=<...> deflate=0|1" on stdout, libs being the event libraries and
  * evlib plugins mapped into the process (/proc/self/maps), so the caller can
  * check which library and backend it really runs on; against lws 2.0 with
  * --loop uv it adds "uv_handles=N", the handles on lws_uv_getloop's loop.
@@ -299,6 +308,13 @@ static struct lws_protocols protocols[] = {
 	{ .name = NULL } /* terminator */
 };
 
+/* --deflate: the extension list lws' test servers pass */
+static const struct lws_extension exts[] = {
+	{ "permessage-deflate", lws_extension_callback_pm_deflate,
+	  "permessage-deflate; client_no_context_takeover; client_max_window_bits" },
+	{ NULL, NULL, NULL } /* terminator */
+};
+
 static void
 on_signal(int sig)
 {
@@ -383,7 +399,7 @@ main(int argc, char **argv)
 	struct lws_context_creation_info info;
 	enum loop_kind loop = LOOP_POLL;
 	char libs[512];
-	int n;
+	int n, deflate = 0;
 
 	memset(&info, 0, sizeof info);
 	info.port = 7681;
@@ -400,9 +416,11 @@ main(int argc, char **argv)
 			n++;
 			loop = !strcmp(argv[n], "uv") ? LOOP_UV :
 			       !strcmp(argv[n], "ev") ? LOOP_EV : LOOP_POLL;
-		} else {
+		} else if (!strcmp(argv[n], "--deflate"))
+			deflate = 1;
+		else {
 			fprintf(stderr, "usage: %s [-p PORT] [-d DOCROOT] [-r RX_BUFFER_SIZE] "
-				"[--loop uv|ev]\n", argv[0]);
+				"[--loop uv|ev] [--deflate]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -416,6 +434,8 @@ main(int argc, char **argv)
 	lws_set_log_level(LLL_ERR, NULL);
 
 	info.protocols = protocols;
+	if (deflate)
+		info.extensions = exts;
 	info.gid = -1;
 	info.uid = -1;
 	if (loop == LOOP_UV)
@@ -456,8 +476,8 @@ main(int argc, char **argv)
 			 " uv_handles=%d", handles);
 	}
 #endif
-	printf("ready port=%d version=%s loop=%s libs=%s\n", info.port,
-	       lws_get_library_version(), loop_names[loop], libs);
+	printf("ready port=%d version=%s loop=%s libs=%s deflate=%d\n", info.port,
+	       lws_get_library_version(), loop_names[loop], libs, deflate);
 	fflush(stdout);
 
 	switch (loop) {

@@ -198,6 +198,17 @@ def build(runs, meta):
         cs = [ratio(*cpu_per_100k(runs, c)[2:]) for c in lcases]
         w(f"| echo on {lib}: throughput / CPU per message (no target) | "
           f"{across(rs)[1]} / {across(cs)[1]} | — |")
+    dcases = echo_cases(runs, "deflate-")
+    if dcases:
+        rs = [ratio(*(median(ok_runs(runs, c, srv), "rtps") for srv in ("ours", "theirs"))) for c in dcases]
+        cs = [ratio(*cpu_per_100k(runs, c)[2:]) for c in dcases]
+        w(f"| echo with permessage-deflate: throughput / CPU per message (no target) | "
+          f"{across(rs)[1]} / {across(cs)[1]} | — |")
+    for case, what in (("idle-deflate", "after one compressed message"), ("idle-deflate-bare", "negotiated only")):
+        ro, rt = (median(ok_runs(runs, case, srv), "bytes_per_conn") for srv in ("ours", "theirs"))
+        if ro is not None or rt is not None:
+            w(f"| idle memory per connection with permessage-deflate, {what} (no target) | "
+              f"{fmt_ratio(ratio(ro, rt))} | — |")
     w("")
     if fails:
         w("Failed runs:")
@@ -415,6 +426,102 @@ def build(runs, meta):
             f"| geometric mean | | | {fmt_ratio(g1)} | | | {fmt_ratio(g2)} | | | |"
         )
         w("")
+
+    # ---------------------------------------------------------- deflate
+    dcases = echo_cases(runs, "deflate-")
+    w = (out if dcases else []).append
+    w("## Echo with permessage-deflate")
+    w("")
+    w("Both servers with `permessage-deflate` in `info.extensions`")
+    w("(`lws_extension_callback_pm_deflate`); the load generator offers it, sends")
+    w("text messages of JSON-like records compressed with context takeover (zlib")
+    w("level 1), decompresses each echo and checks it byte for byte. Medians;")
+    w("\"on plain echo\" is each server's round trips/s here over its own at the")
+    w("same point of the echo table (uncompressed binary messages), \"compressed")
+    w("size\" the server's compressed echoes over their plain size. Debian's 4.1")
+    w("runs with the load generator's `--tolerate-mismatch`: its bad echoes")
+    w("(mismatched, undecompressable, or lost: not back within 1 s, or the")
+    w("connection dropped) are counted over all its runs and their connections")
+    w("replaced; a row where it has any compares against a server that loses")
+    w("messages. Ours must echo every message exactly (a mismatch fails the run).")
+    w("")
+    w(
+        "| N × S | ours rt/s | theirs rt/s | ours / theirs | ours CPU s / 100k | theirs CPU s / 100k |"
+        " ours / theirs | ours p50 / p99 µs | theirs p50 / p99 µs | on plain echo: ours / theirs |"
+        " compressed size: ours / theirs | theirs' bad echoes |"
+    )
+    w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    rt_r, cpu_r2 = [], []
+    answers = {}
+    for c in dcases:
+        o, t, mo, mt = cpu_per_100k(runs, c)
+        ro, rt = median(o, "rtps"), median(t, "rtps")
+        rt_r.append(ratio(ro, rt))
+        cpu_r2.append(ratio(mo, mt))
+        for srv, rs in (("ours", o), ("theirs", t)):
+            for r in rs:
+                answers.setdefault(srv, set()).add(r.get("deflate", ""))
+
+        pc = "echo-" + c[len("deflate-"):]
+        po = median(ok_runs(runs, pc, "ours"), "rtps")
+        pt = median(ok_runs(runs, pc, "theirs"), "rtps")
+
+        def comp(rs):
+            m = median(rs, "ratio_in")
+            return "—" if m is None else f"{100 * m:.0f}%"
+
+        def bad(rs):
+            if not rs:
+                return "—"
+            n = {k: sum(r.get(k) or 0 for r in rs) for k in ("checked", "mismatches", "inflate_errors", "lost")}
+            parts = [f"{n[k]} {name}" for k, name in
+                     (("mismatches", "mismatched"), ("inflate_errors", "undecompressable"), ("lost", "lost")) if n[k]]
+            runs_txt = f"{len(rs)} run" + ("s" if len(rs) > 1 else "")
+            return (", ".join(parts) + f" of {n['checked'] + n['lost']}" if parts else "none") + f" ({runs_txt})"
+
+        failed_t = len(failures(runs, c, "theirs"))
+        w(
+            f"| {label(c)} | {num(ro, 1)} | {num(rt, 1)} | {fmt_ratio(ratio(ro, rt))} | "
+            f"{num(mo, 3)} | {num(mt, 3)} | {fmt_ratio(ratio(mo, mt))} | {lat(o)} | {lat(t)} | "
+            f"{fmt_ratio(ratio(ro, po))} / {fmt_ratio(ratio(rt, pt))} | {comp(o)} / {comp(t)} | "
+            f"{bad(t)}{f'; {failed_t} failed run(s)' if failed_t else ''} |"
+        )
+    w(f"| geometric mean | | | {fmt_ratio(geomean(rt_r))} | | | {fmt_ratio(geomean(cpu_r2))} | | | | | |")
+    w("")
+    for srv in ("ours", "theirs"):
+        a = sorted(x for x in answers.get(srv, ()) if x)
+        if a:
+            w(f"{srv.capitalize()} answered the offer `permessage-deflate; client_max_window_bits` with "
+              + ", ".join(f"`{x}`" for x in a) + ".")
+    if answers:
+        w("")
+
+    ido, idt = ok_runs(runs, "idle-deflate", "ours"), ok_runs(runs, "idle-deflate", "theirs")
+    ibo, ibt = ok_runs(runs, "idle-deflate-bare", "ours"), ok_runs(runs, "idle-deflate-bare", "theirs")
+    w = (out if ido or idt or ibo or ibt else []).append
+    w("## Idle connections with permessage-deflate: memory")
+    w("")
+    w("The idle case with the extension negotiated on every connection: bare (no")
+    w("message), and after one 512-byte compressed text message each way per")
+    w("connection (both sides' compressor and decompressor have run once; the")
+    w("load generator then frees its own). RSS growth of the server per")
+    w("connection; the plain idle case is in \"Idle connections: memory\".")
+    w("")
+    w("| | connections | RSS before | RSS with them open | bytes per connection |")
+    w("| --- | ---: | ---: | ---: | ---: |")
+    for what, ro_, rt_ in (("negotiated only", ibo, ibt), ("after one message", ido, idt)):
+        for srv, rs in (("ours", ro_), ("theirs", rt_)):
+            if rs:
+                r = rs[0]
+                w(
+                    f"| {srv}, {what} | {r['conns']} | {r['rss_before_kb']} kB | {r['rss_after_kb']} kB | "
+                    f"{r['bytes_per_conn']:.0f} |"
+                )
+            else:
+                w(f"| {srv}, {what} | — | — | — | — |")
+        w(f"| ours / theirs, {what} | | | | "
+          f"{fmt_ratio(ratio(median(ro_, 'bytes_per_conn'), median(rt_, 'bytes_per_conn')))} |")
+    w("")
 
     # ---------------------------------------------------------- http
     w = (out if any(c.startswith("http-") for (c, _) in runs) else []).append

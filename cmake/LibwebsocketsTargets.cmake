@@ -15,5 +15,5 @@ if(NOT TARGET websockets)
     IMPORTED_LOCATION "${LWS_PREFIX}/lib/libwebsockets.a"
     INTERFACE_INCLUDE_DIRECTORIES "${LWS_PREFIX}/include"
     # What the Rust runtime inside the archive needs from the system.
-    INTERFACE_LINK_LIBRARIES "ssl;crypto;uv;ev;gcc_s;util;rt;pthread;m;dl")
+    INTERFACE_LINK_LIBRARIES "ssl;crypto;uv;ev;z;gcc_s;util;rt;pthread;m;dl")
 endif()

@@ -1064,12 +1064,24 @@ LWS_VISIBLE LWS_EXTERN void lws_rs_loop_tick(void *owner);
 // As pt_of.
 LWS_VISIBLE LWS_EXTERN void lws_rs_loop_work(void *owner);
 
+// Sets an option of an extension active on `wsi` (CONTRACT §10): -1 if
+// the extension is not active there, else 0 (unknown names change nothing).
+//
+// # Safety
+// `wsi` is NULL or a connection; the strings NULL or C strings.
 LWS_VISIBLE LWS_EXTERN
 int lws_set_extension_option(struct lws *wsi,
                              const char *ext_name,
                              const char *opt_name,
                              const char *opt_val);
 
+// Parses an extension option string against `opts` and hands each option
+// to the extension's callback as LWS_EXT_CB_OPTION_SET (CONTRACT §10):
+// 0, or -1 for a string that does not fit the table.
+//
+// # Safety
+// `ext` is NULL or a valid extension; `opts` NULL or an array ending with
+// a NULL name; `o` NULL or `len` readable bytes.
 LWS_VISIBLE LWS_EXTERN
 LWS_WARN_UNUSED_RESULT
 int lws_ext_parse_options(const struct lws_extension *ext,
@@ -1079,6 +1091,14 @@ int lws_ext_parse_options(const struct lws_extension *ext,
                           const char *o,
                           int len);
 
+// permessage-deflate's extension callback. The library runs the extension
+// itself; called by an application, LWS_EXT_CB_OPTION_SET and
+// LWS_EXT_CB_NAMED_OPTION_SET (`in`: a `struct lws_ext_option_arg`) set
+// the option on `wsi` (0, or -1 when deflate is not active there); every
+// other reason returns 0.
+//
+// # Safety
+// `wsi` is NULL or a connection; `in` NULL or what the reason passes.
 LWS_VISIBLE LWS_EXTERN
 int lws_extension_callback_pm_deflate(struct lws_context *context,
                                       const struct lws_extension *ext,
@@ -1789,8 +1809,11 @@ LWS_VISIBLE LWS_EXTERN LWS_WARN_UNUSED_RESULT int lws_send_pipe_choked(struct lw
 // `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN int lws_is_final_fragment(struct lws *wsi);
 
-// The RSV bits of the frame being received: always 0, as frames with
-// RSV bits are refused without an extension that defines them.
+// The RSV bits of the frame being received, as in its header (0x40 on
+// the first frame of a compressed message; other bits are refused).
+//
+// # Safety
+// `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN unsigned char lws_get_reserved_bits(struct lws *wsi);
 
 // 1 while output the socket refused is waiting to be sent.

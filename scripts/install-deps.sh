@@ -8,7 +8,7 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
 packages=(build-essential pkg-config cmake git curl ca-certificates
-          libssl-dev libuv1-dev libev-dev python3 python3-pip valgrind)
+          libssl-dev libuv1-dev libev-dev zlib1g-dev python3 python3-pip valgrind)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

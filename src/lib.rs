@@ -9,6 +9,7 @@ pub mod plat;
 
 pub mod client;
 pub mod conn;
+pub mod ext;
 pub mod ffi;
 pub mod http;
 pub mod lwsws;

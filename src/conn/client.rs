@@ -13,6 +13,7 @@ use super::transport::Stream;
 use super::{reason, Conn, Role};
 use crate::client::chunked::{Dechunker, Piece};
 use crate::client::{self as wire, Reply};
+use crate::ext::negotiate;
 use crate::ffi::enums::lws_callback_reasons as R;
 use crate::ffi::enums::pending_timeout as T;
 use crate::http::headers::HeaderTable;
@@ -47,6 +48,8 @@ pub struct ConnectRequest {
     /// `ssl_connection` (LCCSCF_* bits; 0: plain TCP)
     pub tls: u32,
     pub vhost: Arc<Vhost>,
+    /// the extensions to offer (`client_exts`, else the vhost's)
+    pub extensions: Vec<crate::ext::Declared>,
 }
 
 pub struct ClientState {
@@ -60,6 +63,8 @@ pub struct ClientState {
     body: Option<Body>,
     /// redirects followed so far
     redirects: u8,
+    /// our Sec-WebSocket-Extensions offer, if we made one
+    ext_offer: Option<Vec<u8>>,
 }
 
 struct Body {
@@ -158,6 +163,7 @@ pub fn connect(
         body_pending: false,
         body: None,
         redirects: 0,
+        ext_offer: None,
     }));
     let Some(http) = crate::plat::alloc::AppBox::new(http, "a client connection") else {
         created(&fake);
@@ -432,6 +438,12 @@ fn send_request(conn: &Arc<Conn>) -> Flow {
     }) else {
         return Flow::Close(CloseWhy::Error);
     };
+    if let Some(offer) = extension_offer(conn) {
+        head.extend_from_slice(b"Sec-WebSocket-Extensions: ");
+        head.extend_from_slice(&offer);
+        head.extend_from_slice(b"\r\n");
+        with_client(conn, |c| c.ext_offer = Some(offer));
+    }
     let mut extra = vec![0u8; APPEND_ROOM + 1];
     let start = extra.as_mut_ptr();
     let mut cursor = start.cast::<std::os::raw::c_char>();
@@ -467,6 +479,31 @@ fn send_request(conn: &Arc<Conn>) -> Flow {
         i64::from(conn.ctx.cfg.timeout_secs),
     );
     Flow::Continue
+}
+
+/// What a WebSocket request offers: the `client_offer` of each extension
+/// protocol 0 does not veto at CLIENT_CONFIRM_EXTENSION_SUPPORTED.
+fn extension_offer(conn: &Arc<Conn>) -> Option<Vec<u8>> {
+    let exts = with_client(conn, |c| {
+        c.req.method.is_none().then(|| c.req.extensions.clone())
+    })
+    .flatten()?;
+    let mut offers = Vec::new();
+    for e in exts {
+        let mut name = e.name.clone();
+        name.push(0);
+        let vetoed = conn.callback_protocol(
+            0,
+            reason(R::LWS_CALLBACK_CLIENT_CONFIRM_EXTENSION_SUPPORTED),
+            conn.user_ptr(),
+            name.as_mut_ptr().cast(),
+            0,
+        ) != 0;
+        if !vetoed {
+            offers.push(e.client_offer);
+        }
+    }
+    (!offers.is_empty()).then(|| offers.join(&b", "[..]))
 }
 
 /// Input while waiting for the reply head.
@@ -548,6 +585,14 @@ fn ws_reply(conn: &Arc<Conn>, reply: &Reply) -> Flow {
     let Some(index) = index else {
         return fail_reply(conn, "HS: Cannot match protocol");
     };
+    let offer = with_client(conn, |c| c.ext_offer.clone()).flatten();
+    let deflate = match negotiate::client_accept(
+        offer.as_deref(),
+        reply.header("sec-websocket-extensions"),
+    ) {
+        Ok(agreed) => agreed,
+        Err(msg) => return fail_reply(conn, msg),
+    };
     let external = conn.has_external_user();
     {
         let size = conn
@@ -578,7 +623,7 @@ fn ws_reply(conn: &Arc<Conn>, reply: &Reply) -> Flow {
         return fail_reply(conn, "HS: Rejected by filter cb");
     }
     release_ah(conn);
-    super::ws::become_client(conn);
+    super::ws::become_client(conn, deflate);
     conn.set_timeout(0, 0);
     if conn.callback(
         reason(R::LWS_CALLBACK_CLIENT_ESTABLISHED),

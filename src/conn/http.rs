@@ -29,6 +29,10 @@ const UNDECLARED_BODY: u64 = 100 * 1024 * 1024;
 /// Input buffered beyond a response in progress (pipelined requests): past
 /// this much, further input stays in the kernel until the transaction ends.
 const RX_PAUSE: usize = 4096;
+/// WebSocket input read but not yet decoded: past this much, further input
+/// stays in the kernel until it is consumed (inflating a compressed message
+/// can be far slower than a peer sends it).
+pub(crate) const WS_RX_BACKLOG: usize = 1 << 20;
 /// Bytes after which a request line's first word is judged (a method).
 const LONGEST_FIRST_WORD: usize = 8;
 /// How long buffered output may take to drain before a close.
@@ -327,7 +331,8 @@ pub fn on_readable(conn: &Arc<Conn>, buf: &mut [u8]) -> Flow {
             drop(st);
             return client::body_readable(conn);
         }
-        let flow_off = h.ws.as_ref().is_some_and(|w| w.flow_disabled);
+        let flow_off = h.ws.as_ref().is_some_and(|w| w.flow_disabled)
+            || (h.phase == Phase::Ws && h.rx.len() - h.rx_off >= WS_RX_BACKLOG);
         let waiting =
             matches!(h.phase, Phase::Responding) || (h.phase == Phase::Head && h.ah.is_none());
         if (waiting && h.rx.len() >= RX_PAUSE) || flow_off {

@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use super::http::{self, with_http, Flow, Phase, Step};
 use super::{reason, Conn, Role};
+use crate::ext::deflate::Session as Deflate;
+use crate::ext::negotiate::{self, Agreed};
 use crate::ffi::enums::lws_callback_reasons as R;
 use crate::ffi::enums::pending_timeout as T;
 use crate::http::tokens;
@@ -24,6 +26,11 @@ const CLOSE_REASON_MAX: usize = 123;
 const PONG_QUEUE_MAX: usize = 4096;
 /// How long we wait for the peer's CLOSE after sending ours.
 const CLOSE_ACK_SECS: i64 = 1;
+/// RECEIVEs of inflated data in a row before other connections get a turn:
+/// a small compressed message may inflate to gigabytes.
+const INFLATE_BURST: u32 = 64;
+/// Capacity of the per-thread compression buffer kept between writes.
+const DEFLATE_SCRATCH_KEEP: usize = 256 << 10;
 
 pub struct WsState {
     decoder: Decoder,
@@ -56,12 +63,18 @@ pub struct WsState {
     client: bool,
     /// decoded payload waiting for the next RECEIVE
     spill: Option<Spill>,
+    /// RSV bits of the frame of the current RECEIVE
+    pub rsv: u8,
+    /// permessage-deflate, when negotiated
+    deflate: Option<Box<Deflate>>,
+    /// inflated text must be UTF-8 (LWS_SERVER_OPTION_VALIDATE_UTF8)
+    validate_utf8: bool,
 }
 
 impl WsState {
-    fn new(rx_size: usize, validate_utf8: bool, client: bool) -> WsState {
+    fn new(rx_size: usize, validate_utf8: bool, client: bool, deflate: Option<Agreed>) -> WsState {
         WsState {
-            decoder: Decoder::new(!client, validate_utf8),
+            decoder: Decoder::new(!client, validate_utf8).with_deflate(deflate.is_some()),
             rx_size,
             // allocated when data first arrives: idle connections stay small
             rx_buf: Vec::new(),
@@ -78,6 +91,9 @@ impl WsState {
             ping_out: false,
             client,
             spill: None,
+            rsv: 0,
+            deflate: deflate.map(|a| Box::new(Deflate::new(a, !client))),
+            validate_utf8,
         }
     }
 }
@@ -176,9 +192,11 @@ pub fn upgrade(conn: &Arc<Conn>) -> Flow {
     {
         return refuse(conn, 403);
     }
+    let deflate = accept_deflate(conn, hdr(tokens::WSI_TOKEN_EXTENSIONS).as_deref());
     let accept = handshake::accept_key(key.as_deref().unwrap_or_default());
     let selected = protocol_header.as_ref().map(|_| protocol.name.as_slice());
-    if http::write(conn, &handshake::response(&accept, selected)) < 0 {
+    let answer = deflate.as_ref().map(|(_, a)| a.as_str());
+    if http::write(conn, &handshake::response(&accept, selected, answer)) < 0 {
         return Flow::Close(CloseWhy::Hangup);
     }
     crate::service::stats::ConnStats::bump(&vhost.stats.ws_upg);
@@ -186,7 +204,12 @@ pub fn upgrade(conn: &Arc<Conn>) -> Flow {
     with_http(conn, |h| {
         h.phase = Phase::Ws;
         h.in_transaction = false;
-        h.ws = Some(Box::new(WsState::new(rx_size, validate, false)));
+        h.ws = Some(Box::new(WsState::new(
+            rx_size,
+            validate,
+            false,
+            deflate.map(|(a, _)| a),
+        )));
         // the head's buffer is not needed any more: idle connections stay small
         if h.rx.is_empty() {
             h.rx = Vec::new();
@@ -204,9 +227,28 @@ pub fn upgrade(conn: &Arc<Conn>) -> Flow {
     Flow::Continue
 }
 
+/// The server's answer to the request's extension offers: permessage-
+/// deflate when the vhost lists it, an offer is acceptable and protocol 0
+/// does not refuse it at CONFIRM_EXTENSION_OKAY (CONTRACT §10).
+fn accept_deflate(conn: &Arc<Conn>, offers: Option<&[u8]>) -> Option<(Agreed, String)> {
+    let listed = conn.with_vhost(|v| v.extensions.iter().any(|e| e.is_pm_deflate()));
+    let chosen = negotiate::server_accept(offers.filter(|_| listed)?)?;
+    let mut name = format!("{}\0", crate::ext::PM_DEFLATE).into_bytes();
+    let refused = conn.callback_protocol(
+        0,
+        reason(R::LWS_CALLBACK_CONFIRM_EXTENSION_OKAY),
+        conn.user_ptr(),
+        name.as_mut_ptr().cast(),
+        0,
+    ) != 0;
+    (!refused).then_some(chosen)
+}
+
 /// What decoding one event asks the connection to do next.
 enum Next {
-    Receive(Vec<u8>, usize),
+    /// a RECEIVE of the buffer's payload length; then, if set, other
+    /// connections get a turn before this one goes on
+    Receive(Vec<u8>, usize, bool),
     Pong(Vec<u8>, bool),
     PeerClose(Vec<u8>),
     Fail(u16),
@@ -214,13 +256,18 @@ enum Next {
     SendPongs,
     Again,
     Wait,
+    /// all input is consumed after reading stopped at the backlog limit
+    Resume,
 }
 
-/// Unmasked payload bytes beyond the room of one RECEIVE, still in `rx`.
+/// Unmasked payload bytes beyond the room of one RECEIVE, still in `rx`
+/// (for a compressed message: input not inflated yet, possibly none while
+/// the decompressor still holds output).
 struct Spill {
     range: std::ops::Range<usize>,
     fin: bool,
     frame_remaining: u64,
+    compressed: bool,
 }
 
 /// Adds payload bytes `range` of `rx` to the RECEIVE being collected: a
@@ -233,10 +280,7 @@ fn take_payload(
     fin: bool,
     frame_remaining: u64,
 ) -> Next {
-    if ws.rx_buf.is_empty() {
-        ws.rx_buf.reserve_exact(LWS_PRE + ws.rx_size + 1);
-        ws.rx_buf.resize(LWS_PRE, 0);
-    }
+    rx_buf_ready(ws);
     let room = ws.rx_size - (ws.rx_buf.len() - LWS_PRE);
     let take = range.len().min(room);
     let left = (range.len() - take) as u64;
@@ -247,6 +291,7 @@ fn take_payload(
             range: range.start + take..range.end,
             fin,
             frame_remaining,
+            compressed: false,
         });
     }
     let collected = ws.rx_buf.len() - LWS_PRE;
@@ -255,10 +300,93 @@ fn take_payload(
     }
     ws.fin = fin;
     ws.remaining = frame_remaining + left;
-    // the buffer goes to the callback and comes back after it
+    hand_over(ws, false)
+}
+
+/// The RECEIVE buffer, LWS_PRE headroom first, allocated when data first
+/// arrives: idle connections stay small.
+fn rx_buf_ready(ws: &mut WsState) {
+    if ws.rx_buf.is_empty() {
+        ws.rx_buf.reserve_exact(LWS_PRE + ws.rx_size + 1);
+        ws.rx_buf.resize(LWS_PRE, 0);
+    }
+}
+
+/// The collected payload becomes a RECEIVE: the buffer goes to the
+/// callback (NUL-terminated) and comes back after it.
+fn hand_over(ws: &mut WsState, pause: bool) -> Next {
+    let collected = ws.rx_buf.len() - LWS_PRE;
     let mut buf = std::mem::take(&mut ws.rx_buf);
     buf.push(0);
-    Next::Receive(buf, collected)
+    Next::Receive(buf, collected, pause)
+}
+
+/// Inflates payload bytes `range` of a compressed message into the RECEIVE
+/// being collected. A RECEIVE is due when the chunk is full (one inflated
+/// byte more is held back, so that a full chunk is known not to be the
+/// message's last), the message is complete, or a frame ends; input the
+/// chunk has no room for waits in `ws.spill`.
+fn take_compressed(
+    ws: &mut WsState,
+    rx: &[u8],
+    range: std::ops::Range<usize>,
+    fin: bool,
+    frame_remaining: u64,
+) -> Next {
+    rx_buf_ready(ws);
+    let Some(d) = ws.deflate.as_deref_mut() else {
+        return Next::Fail(frame::CLOSE_PROTOCOL_ERROR);
+    };
+    if let Some(b) = d.carry.take() {
+        ws.rx_buf.push(b);
+    }
+    let chunk = d.chunk(ws.rx_size);
+    let last = fin && frame_remaining == 0;
+    let before = ws.rx_buf.len();
+    let Ok((used, done)) = d.inflate.run(
+        &rx[range.clone()],
+        last,
+        &mut ws.rx_buf,
+        LWS_PRE + chunk + 1,
+    ) else {
+        return Next::Fail(frame::CLOSE_INVALID_PAYLOAD);
+    };
+    if ws.validate_utf8 && !ws.binary {
+        let whole = done && ws.rx_buf.len() <= LWS_PRE + chunk;
+        if !d.utf8.feed(&ws.rx_buf[before..]) || (whole && !d.utf8.is_complete()) {
+            return Next::Fail(frame::CLOSE_INVALID_PAYLOAD);
+        }
+    }
+    let collected = ws.rx_buf.len() - LWS_PRE;
+    let rest = range.start + used..range.end;
+    if collected > chunk {
+        d.carry = ws.rx_buf.pop();
+        ws.spill = Some(Spill {
+            range: rest,
+            fin,
+            frame_remaining,
+            compressed: true,
+        });
+        ws.fin = false;
+        ws.remaining = frame_remaining + 1;
+    } else if done {
+        d.end_rx_message();
+        ws.fin = true;
+        ws.remaining = 0;
+    } else if frame_remaining == 0 && collected > 0 {
+        // a fragment ends: what it inflated to is delivered, as a plain
+        // fragment would be
+        ws.fin = false;
+        ws.remaining = 0;
+    } else {
+        return Next::Again;
+    }
+    d.burst += 1;
+    let pause = d.burst >= INFLATE_BURST;
+    if pause {
+        d.burst = 0;
+    }
+    hand_over(ws, pause)
 }
 
 /// Decodes buffered input: RECEIVE per rx_size bytes or frame end, control
@@ -273,12 +401,19 @@ pub(crate) fn deliver(conn: &Arc<Conn>) -> Step {
         }
         // payload decoded earlier but beyond the last RECEIVE's room first
         if let Some(spill) = ws.spill.take() {
-            return take_payload(ws, &h.rx, spill.range, spill.fin, spill.frame_remaining);
+            let take = if spill.compressed {
+                take_compressed
+            } else {
+                take_payload
+            };
+            return take(ws, &h.rx, spill.range, spill.fin, spill.frame_remaining);
         }
         if h.rx_off >= h.rx.len() {
+            // reading stopped at the backlog limit resumes now
+            let resume = h.rx.len() >= http::WS_RX_BACKLOG;
             h.rx.clear();
             h.rx_off = 0;
-            return Next::Wait;
+            return if resume { Next::Resume } else { Next::Wait };
         }
         let (used, event) = ws.decoder.decode(&mut h.rx[h.rx_off..]);
         let start = h.rx_off;
@@ -297,15 +432,25 @@ pub(crate) fn deliver(conn: &Arc<Conn>) -> Step {
                 message_start,
                 fin,
                 frame_remaining,
+                compressed,
             }) => {
                 if ws.closing {
                     return Next::Again;
                 }
+                ws.rsv = ws.decoder.rsv();
                 if message_start {
                     ws.binary = binary;
                 }
                 let payload = start + range.start..start + range.end;
-                take_payload(ws, &h.rx, payload, fin, frame_remaining)
+                if !compressed {
+                    return take_payload(ws, &h.rx, payload, fin, frame_remaining);
+                }
+                if message_start {
+                    if let Some(d) = ws.deflate.as_deref_mut() {
+                        d.utf8.reset();
+                    }
+                }
+                take_compressed(ws, &h.rx, payload, fin, frame_remaining)
             }
             Some(Event::Ping(payload)) => {
                 if ws.closing {
@@ -348,6 +493,10 @@ pub(crate) fn deliver(conn: &Arc<Conn>) -> Step {
     });
     match next {
         None | Some(Next::Wait) => Step::Wait,
+        Some(Next::Resume) => {
+            conn.add_events(READABLE);
+            Step::Wait
+        }
         Some(Next::SendPongs) => match send_pongs(conn) {
             Ok(_) => Step::Again,
             Err(()) => Step::Done(Flow::Close(CloseWhy::Hangup)),
@@ -362,7 +511,7 @@ pub(crate) fn deliver(conn: &Arc<Conn>) -> Step {
             );
             Step::Again
         }
-        Some(Next::Receive(mut buf, len)) => {
+        Some(Next::Receive(mut buf, len, pause)) => {
             let client = is_client(conn);
             let r_reason = if client {
                 R::LWS_CALLBACK_CLIENT_RECEIVE
@@ -381,6 +530,10 @@ pub(crate) fn deliver(conn: &Arc<Conn>) -> Step {
                     ws.rx_buf = buf;
                 }
             });
+            if pause {
+                conn.ctx.pts[conn.tsi].mark_pending(conn);
+                return Step::Wait;
+            }
             Step::Again
         }
         Some(Next::Pong(mut payload, answered)) => {
@@ -448,6 +601,7 @@ fn send_close_now(conn: &Arc<Conn>, payload: &[u8]) {
         &mut frame,
         opcode::CLOSE,
         true,
+        0,
         http::write_after_buffered,
     );
     with_ws(conn, |ws| ws.closing = true);
@@ -458,14 +612,16 @@ fn send_close_now(conn: &Arc<Conn>, payload: &[u8]) {
 /// write; what the socket refuses is buffered. Returns the header length,
 /// or -1.
 fn send_frame(conn: &Arc<Conn>, frame: &mut [u8], op: u8, fin: bool) -> i32 {
-    send_frame_with(conn, frame, op, fin, http::write)
+    send_frame_with(conn, frame, op, fin, 0, http::write)
 }
 
+/// `send_frame` with RSV bits `rsv` and the write to use.
 fn send_frame_with(
     conn: &Arc<Conn>,
     frame: &mut [u8],
     op: u8,
     fin: bool,
+    rsv: u8,
     write: fn(&Arc<Conn>, &[u8]) -> i32,
 ) -> i32 {
     let len = frame.len() - LWS_PRE;
@@ -474,7 +630,8 @@ fn send_frame_with(
     if let Some(key) = mask {
         frame::apply_mask(&mut frame[LWS_PRE..], key, 0);
     }
-    let (head, hlen) = frame::header(op, fin, len as u64, mask);
+    let (mut head, hlen) = frame::header(op, fin, len as u64, mask);
+    head[0] |= rsv & 0x70;
     let start = LWS_PRE - hlen;
     frame[start..LWS_PRE].copy_from_slice(&head[..hlen]);
     if write(conn, &frame[start..]) < 0 {
@@ -507,7 +664,10 @@ pub fn write(conn: &Arc<Conn>, frame: &mut [u8], mode: u32, fin: bool) -> i32 {
         }
     };
     let len = frame.len() - LWS_PRE;
-    let hlen = send_frame(conn, frame, op, fin);
+    let hlen = match send_deflated(conn, &frame[LWS_PRE..], op, fin) {
+        Some(hlen) => hlen,
+        None => send_frame(conn, frame, op, fin),
+    };
     if hlen < 0 {
         return -1;
     }
@@ -517,6 +677,43 @@ pub fn write(conn: &Arc<Conn>, frame: &mut [u8], mode: u32, fin: bool) -> i32 {
     } else {
         len
     }
+}
+
+thread_local! {
+    /// Where a thread compresses frames: LWS_PRE headroom, then the output.
+    static DEFLATE_OUT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Sends data frame `payload` compressed when the message being sent is
+/// (its first frame gets RSV1): the header length or -1, or None when the
+/// frame goes out as it is (no deflate, an uncompressed message, control
+/// frames).
+fn send_deflated(conn: &Arc<Conn>, payload: &[u8], op: u8, fin: bool) -> Option<i32> {
+    let mut out = DEFLATE_OUT.with(|b| std::mem::take(&mut *b.borrow_mut()));
+    out.clear();
+    out.resize(LWS_PRE, 0);
+    let compressed = with_ws(conn, |ws| {
+        let d = ws.deflate.as_deref_mut()?;
+        let compress = match op {
+            opcode::TEXT | opcode::BINARY => d.start_tx_message(),
+            opcode::CONTINUATION => d.tx_compressing(),
+            _ => false,
+        };
+        compress.then(|| d.deflate(payload, fin, &mut out).is_ok())
+    })
+    .flatten();
+    let sent = compressed.map(|ok| {
+        if !ok {
+            lwsl_err!("permessage-deflate: compressing failed");
+            return -1;
+        }
+        let rsv = if op == opcode::CONTINUATION { 0 } else { 0x40 };
+        send_frame_with(conn, &mut out, op, fin, rsv, http::write)
+    });
+    if out.capacity() <= DEFLATE_SCRATCH_KEEP {
+        DEFLATE_OUT.with(|b| *b.borrow_mut() = out);
+    }
+    sent
 }
 
 /// POLLOUT on a WebSocket after the buffered output drained: a pending
@@ -697,6 +894,7 @@ pub struct FrameInfo {
     pub fin: bool,
     pub binary: bool,
     pub remaining: u64,
+    pub rsv: u8,
 }
 
 pub fn frame_info(conn: &Conn) -> FrameInfo {
@@ -704,6 +902,7 @@ pub fn frame_info(conn: &Conn) -> FrameInfo {
         fin: ws.fin,
         binary: ws.binary,
         remaining: ws.remaining,
+        rsv: ws.rsv,
     })
     .unwrap_or_default()
 }
@@ -733,11 +932,26 @@ fn rx_settings(conn: &Conn, index: usize) -> (usize, bool) {
     (size.max(1), validate)
 }
 
-/// The client's upgrade was accepted: the connection speaks WebSocket now.
-pub fn become_client(conn: &Arc<Conn>) {
+/// The client's upgrade was accepted (with permessage-deflate when the
+/// server agreed to it): the connection speaks WebSocket now.
+pub fn become_client(conn: &Arc<Conn>, deflate: Option<Agreed>) {
     let (rx_size, validate) = rx_settings(conn, conn.protocol_index());
     with_http(conn, |h| {
         h.phase = Phase::Ws;
-        h.ws = Some(Box::new(WsState::new(rx_size, validate, true)));
+        h.ws = Some(Box::new(WsState::new(rx_size, validate, true, deflate)));
     });
+}
+
+/// `lws_set_extension_option` on permessage-deflate: -1 when it is not
+/// active on the connection, else 0 (an unknown option changes nothing).
+pub fn set_deflate_option(conn: &Conn, index: Option<usize>, value: Option<i32>) -> i32 {
+    with_ws(conn, |ws| {
+        let d = ws.deflate.as_deref_mut()?;
+        if let Some(i) = index {
+            d.set_option(i, value);
+        }
+        Some(0)
+    })
+    .flatten()
+    .unwrap_or(-1)
 }

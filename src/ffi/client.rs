@@ -83,6 +83,12 @@ pub unsafe extern "C" fn lws_client_connect_via_info(
         userdata: info.userdata as usize,
         parent,
         tls: info.ssl_connection as u32,
+        // SAFETY: client_exts is NULL or a NULL-callback terminated array.
+        extensions: if info.client_exts.is_null() {
+            vhost.extensions.clone()
+        } else {
+            unsafe { super::ext::declared(info.client_exts, usize::MAX) }
+        },
         vhost,
     };
     let mut result = ptr::null_mut();

@@ -295,6 +295,11 @@ pub(crate) unsafe fn vhost_config(
         headers,
         mounts,
         default_protocol,
+        // SAFETY: extensions is NULL or a NULL-callback terminated array.
+        extensions: unsafe { super::ext::declared(info.extensions, usize::MAX) }
+            .into_iter()
+            .chain(plugins.iter().flat_map(|p| p.extensions.iter().cloned()))
+            .collect(),
         // SAFETY: the ssl_* strings are NULL or C strings.
         tls: unsafe {
             crate::tls::TlsConfig {

@@ -23,6 +23,8 @@ pub(crate) struct Plugin {
     /// library, valid until it is closed)
     protocols: usize,
     count_protocols: usize,
+    /// the extensions it offers (every vhost gets them, as with lws)
+    pub extensions: Vec<crate::ext::Declared>,
     lib: Library,
 }
 
@@ -158,17 +160,15 @@ unsafe fn load_one(context: *mut lws_context, dir: &Path, file: &str) -> Option<
         lwsl_err!("Plugin {file} reports protocols but no array: skipped");
         return None;
     }
-    if caps.count_extensions > 0 {
-        lwsl_notice!(
-            "Plugin {file}: its {} extension(s) are not used (no extension support)",
-            caps.count_extensions
-        );
-    }
+    let count_extensions = usize::try_from(caps.count_extensions).unwrap_or(0);
     Some(Plugin {
         file: file.to_string(),
         name,
         protocols: caps.protocols as usize,
         count_protocols,
+        // SAFETY: init reported this array and count (static data of the
+        // plugin; the strings are copied).
+        extensions: unsafe { super::ext::declared(caps.extensions, count_extensions) },
         lib,
     })
 }

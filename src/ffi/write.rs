@@ -360,12 +360,14 @@ pub unsafe extern "C" fn lws_is_final_fragment(wsi: *mut lws) -> c_int {
     })
 }
 
-/// The RSV bits of the frame being received: always 0, as frames with
-/// RSV bits are refused without an extension that defines them.
+/// The RSV bits of the frame being received, as in its header (0x40 on
+/// the first frame of a compressed message; other bits are refused).
+///
+/// # Safety
+/// `wsi` is NULL or a live connection.
 #[no_mangle]
-pub extern "C" fn lws_get_reserved_bits(wsi: *mut lws) -> c_uchar {
-    let _ = wsi;
-    0
+pub unsafe extern "C" fn lws_get_reserved_bits(wsi: *mut lws) -> c_uchar {
+    handle::conn("lws_get_reserved_bits", wsi).map_or(0, |c| core_ws::frame_info(&c).rsv)
 }
 
 /// 1 while output the socket refused is waiting to be sent.

@@ -42,6 +42,8 @@ pub struct VhostConfig {
     pub headers: Vec<(Vec<u8>, Vec<u8>)>,
     pub mounts: Vec<super::vhost::Mount>,
     pub default_protocol: Option<usize>,
+    /// extensions negotiated (server) and offered (client)
+    pub extensions: Vec<crate::ext::Declared>,
     pub proxy: Option<super::vhost::Proxy>,
     pub tls: crate::tls::TlsConfig,
     /// the application's own client SSL_CTX (`provided_client_ssl_ctx`)
@@ -243,6 +245,7 @@ impl Context {
             headers: vcfg.headers,
             mounts: vcfg.mounts,
             default_protocol: vcfg.default_protocol,
+            extensions: vcfg.extensions,
             proxy: std::sync::Mutex::new(vcfg.proxy),
             tls_server,
             tls_config: vcfg.tls,

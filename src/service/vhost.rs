@@ -141,6 +141,9 @@ pub struct Vhost {
     pub mounts: Vec<Mount>,
     /// protocol for upgrades naming none (pvo "default"), if not the first
     pub default_protocol: Option<usize>,
+    /// `info->extensions` and the plugins' extensions: what upgrades may
+    /// negotiate and what clients offer
+    pub extensions: Vec<crate::ext::Declared>,
     /// the HTTP proxy its clients use (lws_set_proxy may change it)
     pub proxy: std::sync::Mutex<Option<Proxy>>,
     /// the TLS context of a TLS vhost's listeners

@@ -50,6 +50,9 @@ pub enum Event {
         /// Payload bytes of this frame still to come after `range`; the
         /// message ends with `fin && frame_remaining == 0`.
         frame_remaining: u64,
+        /// The message is compressed (permessage-deflate: RSV1 on its first
+        /// frame); its text is validated after inflating, not here.
+        compressed: bool,
     },
     Ping(Vec<u8>),
     Pong(Vec<u8>),
@@ -83,8 +86,10 @@ pub struct Decoder {
     /// must not be (RFC 6455 section 5.1).
     require_masked: bool,
     validate_utf8: bool,
-    /// RSV bits negotiated extensions may set (first header byte & 0x70).
-    rsv_allowed: u8,
+    /// permessage-deflate was negotiated: RSV1 may mark a message compressed.
+    deflate: bool,
+    /// The current message is compressed.
+    compressed: bool,
     /// Header bytes gathered so far; a header is at most 14 bytes.
     head: [u8; 14],
     head_len: usize,
@@ -113,7 +118,8 @@ impl Decoder {
         Decoder {
             require_masked,
             validate_utf8,
-            rsv_allowed: 0,
+            deflate: false,
+            compressed: false,
             head: [0; 14],
             head_len: 0,
             frame: None,
@@ -126,10 +132,11 @@ impl Decoder {
         }
     }
 
-    /// Allows the RSV bits in `mask` (0x40 RSV1, 0x20 RSV2, 0x10 RSV3), for
-    /// negotiated extensions; without it any RSV bit is a protocol error.
-    pub fn with_rsv(mut self, mask: u8) -> Decoder {
-        self.rsv_allowed = mask & 0x70;
+    /// permessage-deflate was negotiated: RSV1 on the first frame of a
+    /// message marks it compressed (RFC 7692 section 6). Any other RSV bit,
+    /// or RSV1 on a continuation or control frame, stays a protocol error.
+    pub fn with_deflate(mut self, deflate: bool) -> Decoder {
+        self.deflate = deflate;
         self
     }
 
@@ -201,7 +208,10 @@ impl Decoder {
         let [b0, b1] = [self.head[0], self.head[1]];
         let op = b0 & 0x0f;
         let fin = b0 & 0x80 != 0;
-        if b0 & 0x70 & !self.rsv_allowed != 0 {
+        let rsv = b0 & 0x70;
+        let compressed_start =
+            rsv == 0x40 && self.deflate && (op == opcode::TEXT || op == opcode::BINARY);
+        if rsv != 0 && !compressed_start {
             return Err(CLOSE_PROTOCOL_ERROR);
         }
         if (b1 & 0x80 != 0) != self.require_masked {
@@ -244,6 +254,7 @@ impl Decoder {
         let fin = h[0] & 0x80 != 0;
         if op == opcode::TEXT || op == opcode::BINARY {
             self.binary = op == opcode::BINARY;
+            self.compressed = h[0] & 0x40 != 0;
             self.message_start = true;
             self.utf8.reset();
         }
@@ -286,7 +297,7 @@ impl Decoder {
             self.control.extend_from_slice(chunk);
             return (n, (remaining == 0).then(|| self.control_event(op)));
         }
-        if self.validate_utf8 && !self.binary {
+        if self.validate_utf8 && !self.binary && !self.compressed {
             let ends_message = fin && remaining == 0;
             if !self.utf8.feed(chunk) || (ends_message && !self.utf8.is_complete()) {
                 return (n, Some(self.fail(CLOSE_INVALID_PAYLOAD)));
@@ -299,6 +310,7 @@ impl Decoder {
             message_start,
             fin,
             frame_remaining: remaining,
+            compressed: self.compressed,
         };
         (n, Some(event))
     }
@@ -452,6 +464,7 @@ mod tests {
                     message_start,
                     fin,
                     frame_remaining,
+                    ..
                 }) => {
                     let bytes = input[base + range.start..base + range.end].to_vec();
                     got.push(Got::Data(
@@ -550,6 +563,7 @@ mod tests {
                         message_start: true,
                         fin: true,
                         frame_remaining: 0,
+                        compressed: false,
                     };
                     assert_eq!(event, Some(data));
                     continue;
@@ -565,6 +579,7 @@ mod tests {
                     message_start: true,
                     fin: true,
                     frame_remaining,
+                    compressed: false,
                 }) = event
                 else {
                     panic!("{event:?}");
@@ -742,8 +757,11 @@ mod tests {
             assert_eq!(error_of(server(), with_byte0(0x81 | rsv)), e);
         }
         // Allowed once negotiated, only those bits.
-        assert_eq!(error_of(server().with_rsv(0x40), with_byte0(0xc1)), None);
-        assert_eq!(error_of(server().with_rsv(0x40), with_byte0(0xa1)), e);
+        assert_eq!(
+            error_of(server().with_deflate(true), with_byte0(0xc1)),
+            None
+        );
+        assert_eq!(error_of(server().with_deflate(true), with_byte0(0xa1)), e);
         // Unknown opcodes.
         for op in (3..=7).chain(11..=15) {
             assert_eq!(error_of(server(), masked(op, true, b"")), e, "opcode {op}");
@@ -909,12 +927,59 @@ mod tests {
     }
 
     #[test]
-    fn rsv_bits_are_reported() {
-        let mut dec = server().with_rsv(0x70);
-        let mut wire = masked(opcode::BINARY, true, b"z");
-        wire[0] |= 0x50;
+    fn rsv1_marks_compressed_messages_only_where_rfc_7692_allows() {
+        let rsv1 = |op, fin, payload: &[u8]| {
+            let mut f = masked(op, fin, payload);
+            f[0] |= 0x40;
+            f
+        };
+        let mut dec = server().with_deflate(true);
+        // not valid UTF-8 as it stands: compressed text is checked inflated
+        let mut wire = rsv1(opcode::TEXT, false, &[0xff, 0xfe]);
         let (_, event) = dec.decode(&mut wire);
-        assert!(matches!(event, Some(Event::Data { .. })));
-        assert_eq!(dec.rsv(), 0x50);
+        assert!(
+            matches!(
+                event,
+                Some(Event::Data {
+                    compressed: true,
+                    ..
+                })
+            ),
+            "{event:?}"
+        );
+        assert_eq!(dec.rsv(), 0x40);
+        let mut cont = masked(opcode::CONTINUATION, true, &[0xff]);
+        let (_, event) = dec.decode(&mut cont);
+        assert!(matches!(
+            event,
+            Some(Event::Data {
+                compressed: true,
+                fin: true,
+                ..
+            })
+        ));
+        let mut plain = masked(opcode::TEXT, true, b"ok");
+        let (_, event) = dec.decode(&mut plain);
+        assert!(matches!(
+            event,
+            Some(Event::Data {
+                compressed: false,
+                ..
+            })
+        ));
+        for bad in [rsv1(opcode::PING, true, b""), {
+            let mut f = masked(opcode::TEXT, true, b"x");
+            f[0] |= 0x20;
+            f
+        }] {
+            assert_eq!(error_of(server().with_deflate(true), bad), Some(1002));
+        }
+        let mut start = rsv1(opcode::TEXT, false, b"x");
+        start.extend(rsv1(opcode::CONTINUATION, true, b"y"));
+        assert_eq!(error_of(server().with_deflate(true), start), Some(1002));
+        assert_eq!(
+            error_of(server(), rsv1(opcode::TEXT, true, b"x")),
+            Some(1002)
+        );
     }
 }

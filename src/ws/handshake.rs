@@ -78,8 +78,8 @@ pub fn check_upgrade(
 }
 
 /// The 101 reply, naming the one protocol selected (RFC 6455 section 4.2.2;
-/// the original echoed the client's whole list).
-pub fn response(accept: &str, protocol: Option<&[u8]>) -> Vec<u8> {
+/// the original echoed the client's whole list) and the extensions agreed.
+pub fn response(accept: &str, protocol: Option<&[u8]>, extensions: Option<&str>) -> Vec<u8> {
     let mut r = Vec::with_capacity(160);
     r.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\n");
     r.extend_from_slice(b"Connection: Upgrade\r\nSec-WebSocket-Accept: ");
@@ -88,6 +88,11 @@ pub fn response(accept: &str, protocol: Option<&[u8]>) -> Vec<u8> {
     if let Some(p) = protocol {
         r.extend_from_slice(b"Sec-WebSocket-Protocol: ");
         r.extend_from_slice(p);
+        r.extend_from_slice(b"\r\n");
+    }
+    if let Some(e) = extensions {
+        r.extend_from_slice(b"Sec-WebSocket-Extensions: ");
+        r.extend_from_slice(e.as_bytes());
         r.extend_from_slice(b"\r\n");
     }
     r.extend_from_slice(b"\r\n");
@@ -207,12 +212,12 @@ mod tests {
     fn response_bytes() {
         let accept = accept_key(b"dGhlIHNhbXBsZSBub25jZQ==");
         assert_eq!(
-            response(&accept, None),
+            response(&accept, None, None),
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\n\
               Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
         );
         assert_eq!(
-            response("abc", Some(b"chat")),
+            response("abc", Some(b"chat"), None),
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\n\
               Connection: Upgrade\r\nSec-WebSocket-Accept: abc\r\n\
               Sec-WebSocket-Protocol: chat\r\n\r\n"

@@ -11,18 +11,23 @@ pub const OP_PONG: u8 = 0xA;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Head {
     pub fin: bool,
+    /// RSV1: a compressed message's first frame (permessage-deflate)
+    pub rsv1: bool,
     pub opcode: u8,
     pub header_len: usize,
     pub payload_len: usize,
 }
 
 /// The head of the frame at the start of `buf`, once it is all there.
-pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
+/// RSV1 is allowed with `rsv1_ok` (permessage-deflate negotiated), on a
+/// data frame only; RSV2 and RSV3 never.
+pub fn parse_head(buf: &[u8], rsv1_ok: bool) -> Result<Option<Head>, String> {
     if buf.len() < 2 {
         return Ok(None);
     }
     let (b0, b1) = (buf[0], buf[1]);
-    if b0 & 0x70 != 0 {
+    let rsv = if rsv1_ok { 0x30 } else { 0x70 };
+    if b0 & rsv != 0 || (b0 & 0x40 != 0 && b0 & 0x0F >= 0x8) {
         return Err(format!("frame with RSV bits set: {b0:#04x}"));
     }
     if b1 & 0x80 != 0 {
@@ -57,6 +62,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
     }
     Ok(Some(Head {
         fin: b0 & 0x80 != 0,
+        rsv1: b0 & 0x40 != 0,
         opcode,
         header_len,
         payload_len,
@@ -80,7 +86,12 @@ pub fn mask(data: &mut [u8], key: [u8; 4]) {
 
 /// Appends one masked frame (FIN set) carrying `payload` to `out`.
 pub fn push_masked(out: &mut Vec<u8>, opcode: u8, payload: &[u8], key: [u8; 4]) {
-    out.push(0x80 | opcode);
+    push_masked_b0(out, 0x80 | opcode, payload, key)
+}
+
+/// Appends one masked frame whose first byte (FIN, RSV, opcode) is `b0`.
+pub fn push_masked_b0(out: &mut Vec<u8>, b0: u8, payload: &[u8], key: [u8; 4]) {
+    out.push(b0);
     let len = payload.len();
     if len < 126 {
         out.push(0x80 | len as u8);
@@ -128,19 +139,24 @@ mod tests {
 
     #[test]
     fn parses_lengths() {
-        let h = parse_head(&[0x82, 5]).unwrap().unwrap();
+        let h = parse_head(&[0x82, 5], false).unwrap().unwrap();
         assert_eq!(
-            (h.fin, h.opcode, h.header_len, h.payload_len),
-            (true, 2, 2, 5)
+            (h.fin, h.rsv1, h.opcode, h.header_len, h.payload_len),
+            (true, false, 2, 2, 5)
         );
-        assert_eq!(parse_head(&[0x82, 126, 1]).unwrap(), None);
-        let h = parse_head(&[0x02, 126, 1, 0]).unwrap().unwrap();
+        assert_eq!(parse_head(&[0x82, 126, 1], false).unwrap(), None);
+        let h = parse_head(&[0x02, 126, 1, 0], false).unwrap().unwrap();
         assert_eq!((h.fin, h.header_len, h.payload_len), (false, 4, 256));
-        let h = parse_head(&[0x82, 127, 0, 0, 0, 0, 0, 0x10, 0, 0])
+        let h = parse_head(&[0x82, 127, 0, 0, 0, 0, 0, 0x10, 0, 0], false)
             .unwrap()
             .unwrap();
         assert_eq!((h.header_len, h.payload_len), (10, 1 << 20));
-        assert!(parse_head(&[0x82, 0x85]).is_err());
-        assert!(parse_head(&[0x09, 0]).is_err());
+        assert!(parse_head(&[0x82, 0x85], false).is_err());
+        assert!(parse_head(&[0x09, 0], false).is_err());
+        // RSV1: only with permessage-deflate, only on data frames
+        assert!(parse_head(&[0xC1, 5], false).is_err());
+        assert!(parse_head(&[0xC1, 5], true).unwrap().unwrap().rsv1);
+        assert!(parse_head(&[0xC9, 0], true).is_err());
+        assert!(parse_head(&[0xA1, 5], true).is_err());
     }
 }

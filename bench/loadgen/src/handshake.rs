@@ -77,19 +77,25 @@ pub fn accept_for(key: &str) -> String {
     base64(&sha1(format!("{key}{GUID}").as_bytes()))
 }
 
-/// The upgrade request and the Sec-WebSocket-Accept value it must get back.
-pub fn request(port: u16, nonce: [u8; 16]) -> (Vec<u8>, String) {
+/// The upgrade request and the Sec-WebSocket-Accept value it must get back;
+/// `extensions`, if any, is offered in Sec-WebSocket-Extensions.
+pub fn request(port: u16, nonce: [u8; 16], extensions: Option<&str>) -> (Vec<u8>, String) {
     let key = base64(&nonce);
+    let ext = extensions.map_or(String::new(), |e| {
+        format!("Sec-WebSocket-Extensions: {e}\r\n")
+    });
     let req = format!(
         "GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n\
          Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n\
-         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: echo\r\n\r\n"
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: echo\r\n{ext}\r\n"
     );
     (req.into_bytes(), accept_for(&key))
 }
 
-/// Judges a complete response head (up to and without the blank line).
-pub fn check_response(head: &[u8], accept: &str) -> Result<(), String> {
+/// Judges a complete response head (up to and without the blank line);
+/// returns its Sec-WebSocket-Extensions (several headers joined with ", "),
+/// if it has any.
+pub fn check_response(head: &[u8], accept: &str) -> Result<Option<String>, String> {
     let text = String::from_utf8_lossy(head);
     let mut lines = text.split("\r\n");
     let status = lines.next().unwrap_or("");
@@ -99,6 +105,7 @@ pub fn check_response(head: &[u8], accept: &str) -> Result<(), String> {
         return Err(format!("handshake answered {status:?}, not 101"));
     }
     let mut got_accept = None;
+    let mut extensions: Option<String> = None;
     let (mut upgrade, mut connection) = (false, false);
     for line in lines {
         let Some((name, value)) = line.split_once(':') else {
@@ -108,6 +115,12 @@ pub fn check_response(head: &[u8], accept: &str) -> Result<(), String> {
         match name.as_str() {
             "sec-websocket-accept" => got_accept = Some(value.to_string()),
             "upgrade" => upgrade = value.eq_ignore_ascii_case("websocket"),
+            "sec-websocket-extensions" => {
+                extensions = Some(match extensions {
+                    Some(e) => format!("{e}, {value}"),
+                    None => value.to_string(),
+                })
+            }
             "connection" => {
                 connection = value
                     .split(',')
@@ -120,7 +133,7 @@ pub fn check_response(head: &[u8], accept: &str) -> Result<(), String> {
         return Err("101 without Upgrade: websocket / Connection: Upgrade".into());
     }
     match got_accept {
-        Some(a) if a == accept => Ok(()),
+        Some(a) if a == accept => Ok(extensions),
         Some(a) => Err(format!("Sec-WebSocket-Accept {a:?}, expected {accept:?}")),
         None => Err("101 without Sec-WebSocket-Accept".into()),
     }
@@ -163,7 +176,12 @@ mod tests {
     fn response_checks() {
         let ok = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\n\
                   Connection: keep-alive, Upgrade\r\nSec-WebSocket-Accept: abc";
-        assert!(check_response(ok.as_bytes(), "abc").is_ok());
+        assert_eq!(check_response(ok.as_bytes(), "abc"), Ok(None));
+        let ext = format!("{ok}\r\nSec-WebSocket-Extensions: permessage-deflate; a\r\nsec-websocket-extensions: b");
+        assert_eq!(
+            check_response(ext.as_bytes(), "abc"),
+            Ok(Some("permessage-deflate; a, b".into()))
+        );
         assert!(check_response(ok.as_bytes(), "abd").is_err());
         assert!(check_response(b"HTTP/1.1 200 OK\r\n", "abc").is_err());
     }

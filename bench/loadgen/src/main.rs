@@ -17,9 +17,32 @@
 //!       A mismatched echo ends the run at once with exit status 2; any
 //!       other failure (refused connection, bad handshake, the server
 //!       closing, no echo within 10 s) with exit status 1.
-//!   lws-loadgen idle --port P --conns N
+//!       With --deflate (both modes), permessage-deflate is offered and must
+//!       be accepted (RFC 7692: raw deflate, sync flush, the 00 00 ff ff
+//!       tail taken off and put back, context takeover unless the server's
+//!       answer rules it out); the messages are then text: consecutive
+//!       S-byte slices of about 1 MiB of JSON-like records, round and round
+//!       (every connection sends the same sequence, so no message repeats
+//!       one in the compressor's window), compressed at zlib level 1 once,
+//!       in advance, as a connection's compressor produces them (see
+//!       pmd::Messages); the echo is decompressed and checked byte for
+//!       byte. The JSON then also has the
+//!       server's answer ("deflate") and the compressed size over the plain
+//!       one each way ("ratio_out": ours, "ratio_in": the server's).
+//!       With --tolerate-mismatch a bad echo is counted, not fatal: a
+//!       mismatched one ("mismatches"), one that cannot be decompressed
+//!       ("inflate_errors"), both out of "checked" echoes, and one lost
+//!       ("lost": not back within 1 s, or the server dropped the open
+//!       connection); that connection is closed and opened anew (a broken
+//!       compression context cannot go on) and the run goes on. (For a
+//!       server known to garble compressed messages; a refused connection
+//!       still ends the run.)
+//!   lws-loadgen idle --port P --conns N [--deflate] [--first S]
 //!       opens N WebSocket connections, prints "ready N" and holds them
-//!       (answering pings) until killed.
+//!       (answering pings) until killed. With --first S each connection
+//!       first sends one S-byte message and waits for its echo (so with
+//!       --deflate both sides have compressed and decompressed once); the
+//!       load generator then drops its own compression state.
 //!   lws-loadgen connrate --port P --seconds T [--conns C]
 //!       C parallel loops of connect + upgrade + close handshake; prints
 //!       connections/s as JSON. Failures are counted (exit status 1).
@@ -28,9 +51,11 @@
 
 mod frame;
 mod handshake;
+mod pmd;
 
 use std::io::Write;
 use std::process::exit;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -40,6 +65,17 @@ use frame::{OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT};
 const OPENING_AT_ONCE: usize = 100;
 /// A handshake or an echo taking longer than this is a failure.
 const STALL: Duration = Duration::from_secs(10);
+/// --tolerate-mismatch: an echo not back after this long is counted as
+/// lost (and its connection replaced) instead.
+const LOST_AFTER: Duration = Duration::from_secs(1);
+/// Bad echoes described on stderr at most (the rest are only counted).
+const REPORT_AT_MOST: u64 = 20;
+static REPORTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// True while bad echoes may still be described on stderr.
+fn report_bad() -> bool {
+    REPORTED.fetch_add(1, Ordering::Relaxed) < REPORT_AT_MOST
+}
 
 // ------------------------------------------------------------------ options
 
@@ -62,12 +98,19 @@ struct Options {
     /// echo: PINGs sent before each message
     pings: usize,
     server_pid: Option<i32>,
+    /// offer (and require) permessage-deflate; compressed text messages
+    deflate: bool,
+    /// echo: count a mismatched echo and reconnect instead of exiting
+    tolerate_mismatch: bool,
+    /// idle: the size of one message each connection sends first (0: none)
+    first: usize,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: lws-loadgen echo --port P --conns N --size S --seconds T [--warmup W] [--rate R] [--pings K] [--server-pid PID]\n\
-         \x20      lws-loadgen idle --port P --conns N\n\
+         \x20                       [--deflate [--tolerate-mismatch]]\n\
+         \x20      lws-loadgen idle --port P --conns N [--deflate] [--first S]\n\
          \x20      lws-loadgen connrate --port P --seconds T [--conns C] [--server-pid PID]"
     );
     exit(64)
@@ -91,9 +134,23 @@ fn parse_options() -> Options {
         rate: None,
         pings: 0,
         server_pid: None,
+        deflate: false,
+        tolerate_mismatch: false,
+        first: 0,
     };
     let mut it = args[1..].iter();
     while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--deflate" => {
+                o.deflate = true;
+                continue;
+            }
+            "--tolerate-mismatch" => {
+                o.tolerate_mismatch = true;
+                continue;
+            }
+            _ => {}
+        }
         let value = it.next().unwrap_or_else(|| usage());
         let bad = || -> ! {
             eprintln!("lws-loadgen: bad value {value:?} for {flag}");
@@ -108,6 +165,7 @@ fn parse_options() -> Options {
             "--rate" => o.rate = Some(value.parse().unwrap_or_else(|_| bad())),
             "--pings" => o.pings = value.parse().unwrap_or_else(|_| bad()),
             "--server-pid" => o.server_pid = Some(value.parse().unwrap_or_else(|_| bad())),
+            "--first" => o.first = value.parse().unwrap_or_else(|_| bad()),
             _ => usage(),
         }
     }
@@ -117,6 +175,9 @@ fn parse_options() -> Options {
         || o.warmup < 0.0
         || o.rate.is_some_and(|r| r <= 0.0 || o.mode != Mode::Echo)
         || (o.pings > 0 && o.mode != Mode::Echo)
+        || (o.deflate && o.mode == Mode::ConnRate)
+        || (o.tolerate_mismatch && o.mode != Mode::Echo)
+        || (o.first > 0 && o.mode != Mode::Idle)
     {
         usage();
     }
@@ -232,10 +293,24 @@ struct Conn {
     out_pos: usize,
     inp: Vec<u8>,
     accept: String,
-    /// a fragmented message being put together (opcode, payload)
-    frag: Option<(u8, Vec<u8>)>,
+    /// a fragmented message being put together (opcode, compressed,
+    /// payload)
+    frag: Option<(u8, bool, Vec<u8>)>,
     /// echo: the payload in flight and when it was sent
     payload: Vec<u8>,
+    /// the opcode of our messages (text with --deflate, else binary)
+    opcode: u8,
+    /// --deflate: offered; the compression state once negotiated
+    want_deflate: bool,
+    pmd: Option<pmd::Codec>,
+    /// --deflate: the messages (plain and compressed), and the number of
+    /// the next one
+    msgs: Option<Rc<pmd::Messages>>,
+    msg_k: u64,
+    /// --deflate: a compressed message going out / a decompressed echo
+    scratch: Vec<u8>,
+    /// count a mismatched echo (Got::Mismatch) instead of exiting
+    tolerate: bool,
     /// PINGs sent before each message
     pings: usize,
     seq: u64,
@@ -249,6 +324,9 @@ enum Got {
     Message(u8, Vec<u8>),
     /// an echo that matched what was sent (compared in place)
     EchoOk,
+    /// with `tolerate`: an echo that did not match (false) or could not be
+    /// decompressed (true); nothing more is read from the connection
+    Mismatch(bool),
     CloseFrame,
 }
 
@@ -302,6 +380,13 @@ impl Conn {
             accept: String::new(),
             frag: None,
             payload: Vec::new(),
+            opcode: OP_BINARY,
+            want_deflate: false,
+            pmd: None,
+            msgs: None,
+            msg_k: 0,
+            scratch: Vec::new(),
+            tolerate: false,
             pings: 0,
             seq: 0,
             in_flight: false,
@@ -389,26 +474,51 @@ impl Conn {
     }
 
     /// Puts the next echo message (a new masking key, the sequence number
-    /// stamped into the payload) on the wire queue.
-    fn send_message(&mut self, rng: &mut Rng) {
+    /// stamped into the payload; with --deflate the next message of the
+    /// sequence, compressed) on the wire queue.
+    fn send_message(&mut self, rng: &mut Rng) -> Result<(), String> {
         self.seq += 1;
         let stamp = self.seq.to_le_bytes();
         let len = self.payload.len();
-        let mut at = 0;
-        while at < len {
-            let n = (len - at).min(8);
-            self.payload[at..at + n].copy_from_slice(&stamp[..n]);
-            at += 4096;
-        }
-        if len > 8 {
-            self.payload[len - 8..].copy_from_slice(&stamp);
+        let mut wire = None;
+        if let Some(msgs) = &self.msgs {
+            // the next message of the sequence, compressed in advance if
+            // it can be
+            let k = self.msg_k;
+            self.msg_k += 1;
+            self.payload.copy_from_slice(msgs.plain(k));
+            if let Some(codec) = self.pmd.as_mut() {
+                wire = msgs.compressed(codec.params(), k);
+                if wire.is_none() {
+                    self.scratch.clear();
+                    codec.compress(&self.payload, &mut self.scratch)?;
+                    wire = Some(&self.scratch);
+                }
+                pmd::count_out(len, wire.map_or(0, <[u8]>::len));
+            }
+        } else {
+            let mut at = 0;
+            while at < len {
+                let n = (len - at).min(8);
+                self.payload[at..at + n].copy_from_slice(&stamp[..n]);
+                at += 4096;
+            }
+            if len > 8 {
+                self.payload[len - 8..].copy_from_slice(&stamp);
+            }
         }
         for _ in 0..self.pings {
             frame::push_masked(&mut self.out, OP_PING, &stamp, rng.key());
         }
-        frame::push_masked(&mut self.out, OP_BINARY, &self.payload, rng.key());
+        if let Some(wire) = wire {
+            // FIN, RSV1: a compressed message in one frame
+            frame::push_masked_b0(&mut self.out, 0xC0 | self.opcode, wire, rng.key());
+        } else {
+            frame::push_masked(&mut self.out, self.opcode, &self.payload, rng.key());
+        }
         self.in_flight = true;
         self.sent_at = Instant::now();
+        Ok(())
     }
 
     fn send_control(&mut self, opcode: u8, payload: &[u8], rng: &mut Rng) {
@@ -425,79 +535,150 @@ impl Conn {
                 }
                 return Ok(());
             };
-            handshake::check_response(&self.inp[..end], &self.accept)?;
+            let ext = handshake::check_response(&self.inp[..end], &self.accept)?;
+            match (self.want_deflate, ext) {
+                (true, Some(ext)) => self.pmd = Some(pmd::Codec::new(pmd::parse_answer(&ext)?)?),
+                (true, None) => return Err("the server did not accept permessage-deflate (no Sec-WebSocket-Extensions in its 101)".into()),
+                (false, Some(ext)) => return Err(format!("the server answered extensions not offered: {ext:?}")),
+                (false, None) => {}
+            }
             used = end + 4;
             self.phase = Phase::Open;
             got.push(Got::Opened);
         }
-        while let Some(h) = frame::parse_head(&self.inp[used..])? {
+        // (taken out while its frames are looked at, so that they can be
+        // handed to methods of the connection)
+        let inp = std::mem::take(&mut self.inp);
+        let mut need = 0;
+        let r = self.take_frames(&inp, &mut used, &mut need, echo, rng, got);
+        self.inp = inp;
+        self.inp.drain(..used);
+        // room for all of a frame that has begun to arrive
+        self.inp.reserve(need.saturating_sub(self.inp.len()));
+        r
+    }
+
+    fn take_frames(
+        &mut self,
+        inp: &[u8],
+        used: &mut usize,
+        need: &mut usize,
+        echo: bool,
+        rng: &mut Rng,
+        got: &mut Vec<Got>,
+    ) -> Result<(), String> {
+        while let Some(h) = frame::parse_head(&inp[*used..], self.pmd.is_some())? {
             let total = h.header_len + h.payload_len;
-            if self.inp.len() - used < total {
-                self.inp.reserve(total - (self.inp.len() - used));
+            if inp.len() - *used < total {
+                *need = total;
                 break;
             }
-            let data = &self.inp[used + h.header_len..used + total];
+            let data = &inp[*used + h.header_len..*used + total];
+            *used += total;
             match h.opcode {
-                OP_PING => {
-                    let d = data.to_vec();
-                    self.send_control(OP_PONG, &d, rng);
-                }
+                OP_PING => self.send_control(OP_PONG, data, rng),
                 OP_PONG => {}
                 OP_CLOSE => {
-                    used += total;
                     got.push(Got::CloseFrame);
                     break;
                 }
                 OP_TEXT | OP_BINARY if self.frag.is_none() => {
                     if !h.fin {
-                        self.frag = Some((h.opcode, data.to_vec()));
-                    } else if echo && h.opcode == OP_BINARY && self.in_flight {
-                        if data != self.payload.as_slice() {
-                            mismatch(self, data);
-                        }
-                        got.push(Got::EchoOk);
-                    } else {
-                        got.push(Got::Message(h.opcode, data.to_vec()));
+                        self.frag = Some((h.opcode, h.rsv1, data.to_vec()));
+                    } else if !self.message(h.opcode, h.rsv1, data, echo, got)? {
+                        break;
                     }
                 }
-                OP_CONTINUATION if self.frag.is_some() => {
-                    let (op, mut buf) = self.frag.take().unwrap_or_default();
+                OP_CONTINUATION if self.frag.is_some() && !h.rsv1 => {
+                    let (op, compressed, mut buf) = self.frag.take().unwrap_or_default();
                     buf.extend_from_slice(data);
                     if !h.fin {
-                        self.frag = Some((op, buf));
-                    } else if echo && op == OP_BINARY && self.in_flight {
-                        if buf != self.payload {
-                            mismatch(self, &buf);
-                        }
-                        got.push(Got::EchoOk);
-                    } else {
-                        got.push(Got::Message(op, buf));
+                        self.frag = Some((op, compressed, buf));
+                    } else if !self.message(op, compressed, &buf, echo, got)? {
+                        break;
                     }
                 }
-                op => return Err(format!("unexpected frame, opcode {op}")),
+                op => {
+                    return Err(format!(
+                        "unexpected frame, opcode {op}{}",
+                        if h.rsv1 { " with RSV1" } else { "" }
+                    ))
+                }
             }
-            used += total;
         }
-        self.inp.drain(..used);
         Ok(())
+    }
+
+    /// A whole message arrived (`compressed`: its first frame had RSV1).
+    /// False when the connection is not to be read any further (a
+    /// tolerated mismatch).
+    fn message(
+        &mut self,
+        op: u8,
+        compressed: bool,
+        data: &[u8],
+        echo: bool,
+        got: &mut Vec<Got>,
+    ) -> Result<bool, String> {
+        let data = if compressed {
+            let Some(codec) = self.pmd.as_mut() else {
+                return Err("a compressed message without permessage-deflate".into());
+            };
+            self.scratch.clear();
+            if let Err(e) = codec.decompress(data, self.payload.len(), &mut self.scratch) {
+                if !(echo && self.in_flight) {
+                    return Err(e);
+                }
+                if !self.tolerate || report_bad() {
+                    eprintln!(
+                        "lws-loadgen: UNDECOMPRESSABLE ECHO on fd {} message #{}: {e}",
+                        self.fd, self.seq
+                    );
+                }
+                if !self.tolerate {
+                    exit(2)
+                }
+                got.push(Got::Mismatch(true));
+                return Ok(false);
+            }
+            &self.scratch[..]
+        } else {
+            data
+        };
+        if !(echo && self.in_flight) {
+            got.push(Got::Message(op, data.to_vec()));
+            return Ok(true);
+        }
+        if op == self.opcode && data == self.payload.as_slice() {
+            got.push(Got::EchoOk);
+            return Ok(true);
+        }
+        if !self.tolerate || report_bad() {
+            mismatch(self, op, data);
+        }
+        if !self.tolerate {
+            exit(2)
+        }
+        got.push(Got::Mismatch(false));
+        Ok(false)
     }
 }
 
-fn mismatch(c: &Conn, got: &[u8]) -> ! {
+fn mismatch(c: &Conn, op: u8, got: &[u8]) {
     let first = got
         .iter()
         .zip(&c.payload)
         .position(|(a, b)| a != b)
         .unwrap_or(got.len().min(c.payload.len()));
     eprintln!(
-        "lws-loadgen: MISMATCHED ECHO on fd {} message #{}: got {} bytes, sent {}; first difference at byte {}",
+        "lws-loadgen: MISMATCHED ECHO on fd {} message #{}: got {} bytes{}, sent {}; first difference at byte {}",
         c.fd,
         c.seq,
         got.len(),
+        if op == c.opcode { String::new() } else { format!(" (opcode {op}, sent {})", c.opcode) },
         c.payload.len(),
         first
     );
-    exit(2)
 }
 
 // ------------------------------------------------------------------ runner
@@ -524,6 +705,19 @@ struct Runner {
     waiting: std::collections::VecDeque<usize>,
     paced_from: Instant,
     released: u64,
+    /// echo: the first messages are out; a connection opened from now on
+    /// (after a tolerated mismatch) starts sending when it opens
+    echoing: bool,
+    /// echoes checked over the whole run (warm-up included), and those of
+    /// them that did not match / could not be decompressed
+    checked: u64,
+    mismatches: u64,
+    inflate_errors: u64,
+    /// --tolerate-mismatch: echoes lost (not back within LOST_AFTER, or the
+    /// server dropped the connection while it was open)
+    lost: u64,
+    /// --deflate: the messages
+    msgs: Option<Rc<pmd::Messages>>,
 }
 
 impl Runner {
@@ -534,12 +728,20 @@ impl Runner {
             exit(1);
         }
         let slots = (0..o.conns).map(|_| None).collect();
+        let mut rng = Rng::new();
+        let size = if o.mode == Mode::Idle {
+            o.first
+        } else {
+            o.size
+        };
+        let msgs =
+            (o.deflate && size > 0).then(|| Rc::new(pmd::Messages::new(size, || rng.next())));
         Runner {
             o,
             ep,
             slots,
             gen: 0,
-            rng: Rng::new(),
+            rng,
             started: 0,
             opened: 0,
             running: true,
@@ -552,6 +754,12 @@ impl Runner {
             waiting: std::collections::VecDeque::new(),
             paced_from: Instant::now(),
             released: 0,
+            echoing: false,
+            checked: 0,
+            mismatches: 0,
+            inflate_errors: 0,
+            lost: 0,
+            msgs,
         }
     }
 
@@ -566,13 +774,25 @@ impl Runner {
         let mut c = Conn::connect(self.o.port, self.gen)?;
         let mut nonce = [0u8; 16];
         self.rng.fill(&mut nonce);
-        let (req, accept) = handshake::request(self.o.port, nonce);
+        let (req, accept) =
+            handshake::request(self.o.port, nonce, self.o.deflate.then_some(pmd::OFFER));
         c.out = req;
         c.accept = accept;
-        if self.o.mode == Mode::Echo {
-            c.payload = vec![0; self.o.size];
+        c.want_deflate = self.o.deflate;
+        c.tolerate = self.o.tolerate_mismatch;
+        let size = match self.o.mode {
+            Mode::Echo => Some(self.o.size),
+            Mode::Idle if self.o.first > 0 => Some(self.o.first),
+            _ => None,
+        };
+        if let Some(size) = size {
+            c.payload = vec![0; size];
             self.rng.fill(&mut c.payload);
             c.pings = self.o.pings;
+            if let Some(msgs) = &self.msgs {
+                c.opcode = OP_TEXT;
+                c.msgs = Some(msgs.clone());
+            }
         }
         let mut ev = libc::epoll_event {
             events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32,
@@ -599,7 +819,8 @@ impl Runner {
     }
 
     fn service(&mut self, i: usize, events: u32) -> Result<(), String> {
-        let echo = self.o.mode == Mode::Echo;
+        // (idle --first: one echo per connection)
+        let echo = self.o.mode == Mode::Echo || self.o.first > 0;
         let mut got = Vec::new();
         let Some(c) = self.slots[i].as_mut() else {
             return Ok(());
@@ -635,24 +856,51 @@ impl Runner {
             c.flush()?;
             let eof = c.fill()?;
             c.take_input(echo, &mut self.rng, &mut got)?;
-            let mut close_conn = false;
+            let (mut close_conn, mut reopen) = (false, false);
             for g in got.drain(..) {
                 match g {
                     Got::Opened => {
-                        self.opened += 1;
                         c.since = Instant::now();
                         match self.o.mode {
-                            Mode::Echo => {}
-                            Mode::Idle => {}
+                            Mode::Echo => {
+                                self.opened += 1;
+                                if self.echoing && self.running {
+                                    if self.o.rate.is_some() {
+                                        self.waiting.push_back(i);
+                                    } else {
+                                        c.send_message(&mut self.rng)?;
+                                    }
+                                }
+                            }
+                            // with --first, open once its first echo is back
+                            Mode::Idle if self.o.first > 0 => c.send_message(&mut self.rng)?,
+                            Mode::Idle => {
+                                self.opened += 1;
+                                // (no message will be compressed: the
+                                // memory is the server's to measure)
+                                c.pmd = None;
+                            }
                             Mode::ConnRate => {
+                                self.opened += 1;
                                 c.send_control(OP_CLOSE, &1000u16.to_be_bytes(), &mut self.rng);
                                 c.phase = Phase::Closing;
                             }
                         }
                     }
+                    Got::EchoOk if self.o.mode == Mode::Idle => {
+                        c.in_flight = false;
+                        self.opened += 1;
+                        // not needed any more: the memory is the server's
+                        // to measure
+                        c.pmd = None;
+                        c.payload = Vec::new();
+                        c.scratch = Vec::new();
+                        c.msgs = None;
+                    }
                     Got::EchoOk => {
                         let now = Instant::now();
                         c.in_flight = false;
+                        self.checked += 1;
                         if let Some(w) = self.window {
                             self.round_trips += 1;
                             if c.sent_at >= w {
@@ -663,9 +911,18 @@ impl Runner {
                             if self.o.rate.is_some() {
                                 self.waiting.push_back(i);
                             } else {
-                                c.send_message(&mut self.rng);
+                                c.send_message(&mut self.rng)?;
                             }
                         }
+                    }
+                    Got::Mismatch(inflate) => {
+                        self.checked += 1;
+                        if inflate {
+                            self.inflate_errors += 1;
+                        } else {
+                            self.mismatches += 1;
+                        }
+                        reopen = true;
                     }
                     Got::Message(op, data) => {
                         return Err(format!(
@@ -680,6 +937,17 @@ impl Runner {
                         close_conn = true;
                     }
                 }
+            }
+            if reopen {
+                // a compression context out of step cannot go on: a new
+                // connection takes this one's place
+                if let Some(c) = self.slots[i].take() {
+                    c.abort();
+                }
+                if self.running {
+                    self.open(i)?;
+                }
+                return Ok(());
             }
             if close_conn {
                 if self.window.is_some() {
@@ -712,11 +980,18 @@ impl Runner {
         }
         for ev in &events[..n as usize] {
             let (gen, i) = ((ev.u64 >> 32) as u32, (ev.u64 & 0xFFFF_FFFF) as usize);
-            match self.slots.get(i).and_then(|s| s.as_ref()) {
-                Some(c) if c.gen == gen => {}
+            let was_open = match self.slots.get(i).and_then(|s| s.as_ref()) {
+                Some(c) if c.gen == gen => c.phase == Phase::Open,
                 _ => continue, // an event for a connection closed meanwhile
-            }
+            };
             if let Err(e) = self.service(i, ev.events) {
+                if self.o.tolerate_mismatch && was_open {
+                    if report_bad() {
+                        eprintln!("lws-loadgen: LOST ECHO (slot {i}): {e}");
+                    }
+                    self.lose(i);
+                    continue;
+                }
                 if self.o.mode != Mode::ConnRate {
                     self.fail(&e);
                 }
@@ -730,6 +1005,41 @@ impl Runner {
                         self.fail(&e);
                     }
                 }
+            }
+        }
+    }
+
+    /// --tolerate-mismatch: counts the echo of slot `i` as lost and
+    /// replaces the connection.
+    fn lose(&mut self, i: usize) {
+        self.lost += 1;
+        if let Some(c) = self.slots[i].take() {
+            c.abort();
+        }
+        if self.running {
+            if let Err(e) = self.open(i) {
+                self.fail(&e);
+            }
+        }
+    }
+
+    /// --tolerate-mismatch: the echoes waited for longer than LOST_AFTER
+    /// are lost.
+    fn drop_lost(&mut self) {
+        if !self.o.tolerate_mismatch {
+            return;
+        }
+        let now = Instant::now();
+        for i in 0..self.slots.len() {
+            let late = match &self.slots[i] {
+                Some(c) => c.phase == Phase::Open && c.in_flight && now - c.sent_at > LOST_AFTER,
+                None => false,
+            };
+            if late {
+                if report_bad() {
+                    eprintln!("lws-loadgen: LOST ECHO (slot {i}): none within {LOST_AFTER:?}");
+                }
+                self.lose(i);
             }
         }
     }
@@ -795,8 +1105,7 @@ impl Runner {
             self.released += 1;
             let rng = &mut self.rng;
             if let Some(c) = self.slots[i].as_mut() {
-                c.send_message(rng);
-                if let Err(e) = c.flush() {
+                if let Err(e) = c.send_message(rng).and_then(|()| c.flush()) {
                     self.fail(&e);
                 }
             }
@@ -837,6 +1146,7 @@ impl Runner {
             }
             self.poll(((end - now).as_millis() as i32).clamp(1, max_wait));
             if last_check.elapsed() > Duration::from_secs(1) {
+                self.drop_lost();
                 self.check_stalls();
                 last_check = Instant::now();
             }
@@ -868,6 +1178,35 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[i] as f64 / 1000.0
 }
 
+/// --deflate: the negotiated parameters (the server's answer), the echoes
+/// checked and the bad ones over the whole run, and the compressed size
+/// over the plain one each way (ours out, the server's in).
+fn deflate_json(r: &Runner) -> String {
+    use std::sync::atomic::Ordering::Relaxed;
+    let ratio = |wire: &std::sync::atomic::AtomicU64, plain: &std::sync::atomic::AtomicU64| {
+        let p = plain.load(Relaxed);
+        if p == 0 {
+            "null".to_string()
+        } else {
+            format!("{:.4}", wire.load(Relaxed) as f64 / p as f64)
+        }
+    };
+    format!(
+        ",\"deflate\":\"{}\",\"checked\":{},\"mismatches\":{},\"inflate_errors\":{},\"lost\":{},\
+         \"ratio_out\":{},\"ratio_in\":{}",
+        pmd::ANSWER
+            .get()
+            .map_or("", |a| a.as_str())
+            .replace(['"', '\\'], ""),
+        r.checked,
+        r.mismatches,
+        r.inflate_errors,
+        r.lost,
+        ratio(&pmd::WIRE_OUT, &pmd::PLAIN_OUT),
+        ratio(&pmd::WIRE_IN, &pmd::PLAIN_IN)
+    )
+}
+
 fn echo(o: Options) {
     let (seconds, warmup, pid) = (o.seconds, o.warmup, o.server_pid);
     let mut r = Runner::new(o);
@@ -879,13 +1218,13 @@ fn echo(o: Options) {
         for i in 0..r.slots.len() {
             let rng = &mut r.rng;
             if let Some(c) = r.slots[i].as_mut() {
-                c.send_message(rng);
-                if let Err(e) = c.flush() {
+                if let Err(e) = c.send_message(rng).and_then(|()| c.flush()) {
                     r.fail(&e);
                 }
             }
         }
     }
+    r.echoing = true;
     let w = r.measure(warmup, seconds, pid);
     r.latencies.sort_unstable();
     let per_100k = match w.server_cpu {
@@ -895,7 +1234,7 @@ fn echo(o: Options) {
     println!(
         "{{\"mode\":\"echo\",\"conns\":{},\"size\":{},\"rate\":{},\"pings\":{},\"seconds\":{:.3},\"round_trips\":{},\
          \"rtps\":{:.1},\"p50_us\":{:.1},\"p99_us\":{:.1},\"errors\":0,\"server_cpu_s\":{},\
-         \"server_cpu_s_per_100k\":{},\"loadgen_cpu_s\":{:.3},\"foreign_cpu_s\":{}}}",
+         \"server_cpu_s_per_100k\":{},\"loadgen_cpu_s\":{:.3},\"foreign_cpu_s\":{}{}}}",
         r.o.conns,
         r.o.size,
         r.o.rate.map_or("null".into(), |v| format!("{v}")),
@@ -908,7 +1247,8 @@ fn echo(o: Options) {
         w.server_cpu_json(),
         per_100k,
         w.own_cpu,
-        w.foreign
+        w.foreign,
+        if r.o.deflate || r.o.tolerate_mismatch { deflate_json(&r) } else { String::new() }
     );
     if r.round_trips == 0 {
         r.fail("no round trip completed");

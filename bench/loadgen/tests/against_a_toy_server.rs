@@ -1,6 +1,8 @@
 //! Runs the load generator against a toy echo server in a thread: a
 //! faithful one (the run passes and reports round trips) and one that
-//! corrupts one byte of every 50th echo (the run must fail loudly).
+//! corrupts one byte of every 50th echo (the run must fail loudly); the
+//! same with permessage-deflate, where a toy that corrupts or drops echoes
+//! is also run with --tolerate-mismatch (counted, not fatal).
 
 #[path = "../src/frame.rs"]
 #[allow(dead_code)]
@@ -8,6 +10,9 @@ mod frame;
 #[path = "../src/handshake.rs"]
 #[allow(dead_code)]
 mod handshake;
+#[path = "../src/pmd.rs"]
+#[allow(dead_code)]
+mod pmd;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -17,7 +22,18 @@ fn read_exact_or_eof(s: &mut TcpStream, buf: &mut [u8]) -> bool {
     s.read_exact(buf).is_ok()
 }
 
-fn serve(mut s: TcpStream, corrupt_every: Option<u64>) {
+#[derive(Clone, Copy, Default)]
+struct Toy {
+    /// corrupt one byte of every k-th echo
+    corrupt_every: Option<u64>,
+    /// send no echo for every k-th message
+    drop_every: Option<u64>,
+    /// accept permessage-deflate when offered: inflate what arrives,
+    /// deflate the echo (context takeover both ways)
+    deflate: bool,
+}
+
+fn serve(mut s: TcpStream, toy: Toy) {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -33,10 +49,18 @@ fn serve(mut s: TcpStream, corrupt_every: Option<u64>) {
         .expect("no key")
         .trim()
         .to_string();
+    // (the toy's codec: what the client compresses it decompresses)
+    let mut codec = (toy.deflate && text.contains("Sec-WebSocket-Extensions: permessage-deflate"))
+        .then(|| pmd::Codec::new(pmd::Params::default()).unwrap());
     let reply = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Accept: {}\r\nSec-WebSocket-Protocol: echo\r\n\r\n",
-        handshake::accept_for(&key)
+         Sec-WebSocket-Accept: {}\r\nSec-WebSocket-Protocol: echo\r\n{}\r\n",
+        handshake::accept_for(&key),
+        if codec.is_some() {
+            "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+        } else {
+            ""
+        }
     );
     s.write_all(reply.as_bytes()).unwrap();
     let mut n = 0u64;
@@ -67,11 +91,27 @@ fn serve(mut s: TcpStream, corrupt_every: Option<u64>) {
             return;
         }
         n += 1;
-        if corrupt_every.is_some_and(|k| n.is_multiple_of(k)) {
+        let mut b0 = 0x80 | (h[0] & 0x0F);
+        if let Some(c) = codec.as_mut() {
+            assert!(h[0] & 0x40 != 0, "a message not compressed");
+            let mut plain = Vec::new();
+            c.decompress(&payload, 0, &mut plain).unwrap();
+            payload = plain;
+        }
+        if toy.corrupt_every.is_some_and(|k| n.is_multiple_of(k)) {
             let i = payload.len() / 2;
             payload[i] ^= 0x20;
         }
-        let mut out = vec![0x80 | (h[0] & 0x0F)];
+        if toy.drop_every.is_some_and(|k| n.is_multiple_of(k)) {
+            continue;
+        }
+        if let Some(c) = codec.as_mut() {
+            let mut wire = Vec::new();
+            c.compress(&payload, &mut wire).unwrap();
+            payload = wire;
+            b0 |= 0x40;
+        }
+        let mut out = vec![b0];
         if payload.len() < 126 {
             out.push(payload.len() as u8);
         } else if payload.len() <= 0xFFFF {
@@ -89,12 +129,19 @@ fn serve(mut s: TcpStream, corrupt_every: Option<u64>) {
 }
 
 fn toy_server(corrupt_every: Option<u64>) -> u16 {
+    toy_server_with(Toy {
+        corrupt_every,
+        ..Toy::default()
+    })
+}
+
+fn toy_server_with(toy: Toy) -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for s in l.incoming().flatten() {
             s.set_nodelay(true).unwrap();
-            std::thread::spawn(move || serve(s, corrupt_every));
+            std::thread::spawn(move || serve(s, toy));
         }
     });
     port
@@ -184,4 +231,105 @@ fn a_refused_connection_fails() {
     };
     let out = loadgen(&["echo", "--port", &port.to_string(), "--seconds", "0.2"]);
     assert_eq!(out.status.code(), Some(1));
+}
+
+fn deflate_run(toy: Toy, size: &str, seconds: &str, extra: &[&str]) -> std::process::Output {
+    let port = toy_server_with(toy).to_string();
+    let mut args = vec![
+        "echo",
+        "--port",
+        &port,
+        "--conns",
+        "3",
+        "--size",
+        size,
+        "--seconds",
+        seconds,
+        "--warmup",
+        "0.1",
+        "--deflate",
+    ];
+    args.extend_from_slice(extra);
+    loadgen(&args)
+}
+
+#[test]
+fn a_faithful_deflate_echo_passes() {
+    let toy = Toy {
+        deflate: true,
+        ..Toy::default()
+    };
+    for size in ["20", "512", "70000"] {
+        let out = deflate_run(toy, size, "0.3", &[]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!stdout.contains("\"round_trips\":0,"), "{stdout}");
+        assert!(
+            stdout.contains("\"deflate\":\"permessage-deflate\""),
+            "{stdout}"
+        );
+        assert!(stdout.contains("\"mismatches\":0,"), "{stdout}");
+        // text that compresses
+        assert!(!stdout.contains("\"ratio_out\":0.9"), "{stdout}");
+    }
+}
+
+#[test]
+fn a_corrupted_deflate_echo_fails_loudly() {
+    let toy = Toy {
+        corrupt_every: Some(50),
+        deflate: true,
+        ..Toy::default()
+    };
+    let out = deflate_run(toy, "512", "2", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("MISMATCHED ECHO"));
+}
+
+#[test]
+fn bad_deflate_echoes_are_counted_when_tolerated() {
+    let count = |stdout: &str, key: &str| -> u64 {
+        let at = stdout.find(&format!("\"{key}\":")).expect(key) + key.len() + 3;
+        stdout[at..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let toy = Toy {
+        corrupt_every: Some(50),
+        deflate: true,
+        ..Toy::default()
+    };
+    let out = deflate_run(toy, "512", "0.5", &["--tolerate-mismatch"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(count(&stdout, "mismatches") > 0, "{stdout}");
+    assert!(
+        count(&stdout, "checked") > count(&stdout, "mismatches"),
+        "{stdout}"
+    );
+    // an echo never sent: lost after a second, the run goes on
+    let toy = Toy {
+        drop_every: Some(20),
+        deflate: true,
+        ..Toy::default()
+    };
+    let out = deflate_run(toy, "512", "2.5", &["--tolerate-mismatch"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(count(&stdout, "lost") > 0, "{stdout}");
+    assert_eq!(count(&stdout, "mismatches"), 0, "{stdout}");
+}
+
+#[test]
+fn a_server_that_does_not_negotiate_deflate_fails() {
+    let out = deflate_run(Toy::default(), "512", "0.3", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did not accept permessage-deflate"));
 }
