@@ -146,6 +146,20 @@ def test_interpret_mount_calls_it_from_process_html(server):
         assert body == w, path
 
 
+def test_interpret_to_http10_sends_the_data_unframed(server):
+    """HTTP/1.0 has no chunking: the library sends only the data of what
+    the handler's lws_chunked_html_process framed, and closes after it."""
+    (server.docroot / "q.shtml").write_bytes(b"x" * 4090 + b"${user}$abc_def$user$ab|$n")
+    with server.connect() as s:
+        s.sendall(request("GET", "/interp/q.shtml", version="HTTP/1.0"))
+        r = Reader(s)
+        head = r.head().lower()
+        body = r.rest_until_eof()
+    assert head.startswith(b"http/1.0 200") or head.startswith(b"http/1.1 200"), head
+    assert b"transfer-encoding" not in head and b"content-length" not in head
+    assert body == b"x" * 4090 + b"<b>ALICE</b>[DEF]alice|5"
+
+
 def test_server_exits_cleanly(server):
     fetch_all(server, ["/page/page.html?size=1"])
     assert server.terminate() == 0

@@ -1082,7 +1082,7 @@ fn send_file_chunk_inner(conn: &Arc<Conn>) -> FileStep {
         let out: std::borrow::Cow<[u8]> = match file.interpret {
             None => (&file.buf[..got]).into(),
             Some(i) => {
-                let Some((piece, framed_by_app)) = crate::ffi::callback::process_html(
+                let Some((piece, app_framed)) = crate::ffi::callback::process_html(
                     conn,
                     i.protocol,
                     &mut file.buf,
@@ -1092,16 +1092,19 @@ fn send_file_chunk_inner(conn: &Arc<Conn>) -> FileStep {
                     ctx.files.close(wsi, file.fd);
                     return FileStep::Failed;
                 };
-                // (a handler calling lws_chunked_html_process framed it)
+                // a handler calling lws_chunked_html_process framed it as
+                // a chunk: sent as it is, or (HTTP/1.0) only its data
                 let mut framed = Vec::with_capacity(piece.len() + 16);
-                if !i.chunked || framed_by_app {
+                if let (false, Some(data)) = (i.chunked, &app_framed) {
+                    framed.extend_from_slice(&piece[data.clone()]);
+                } else if !i.chunked || app_framed.is_some() {
                     framed = piece;
                 } else if !piece.is_empty() {
                     framed.extend_from_slice(format!("{:X}\r\n", piece.len()).as_bytes());
                     framed.extend_from_slice(&piece);
                     framed.extend_from_slice(b"\r\n");
                 }
-                if i.chunked && !framed_by_app && file.remaining == 0 {
+                if i.chunked && app_framed.is_none() && file.remaining == 0 {
                     framed.extend_from_slice(b"0\r\n\r\n");
                 }
                 framed.into()

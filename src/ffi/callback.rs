@@ -152,15 +152,16 @@ pub(crate) const PROCESS_HTML_HEADROOM: usize = crate::http::html_subst::MAX_HEA
 /// {p = the piece, moved PROCESS_HTML_HEADROOM bytes into `buf`, len,
 /// max_len = the room after it, final}: what the callback left at `args.p`
 /// / `args.len` (it may rewrite in place, up to max_len, or point at memory
-/// of its own) and whether `lws_chunked_html_process` framed it as a chunk
-/// already; None when the callback returned < 0.
+/// of its own) and, when `lws_chunked_html_process` framed it as a chunk
+/// already, where the data lies inside that; None when the callback
+/// returned < 0.
 pub(crate) fn process_html(
     conn: &std::sync::Arc<crate::conn::Conn>,
     index: usize,
     buf: &mut [u8],
     len: usize,
     last: bool,
-) -> Option<(Vec<u8>, bool)> {
+) -> Option<(Vec<u8>, Option<std::ops::Range<usize>>)> {
     use super::enums::lws_callback_reasons as R;
     let head = PROCESS_HTML_HEADROOM.min(buf.len());
     let len = len.min(buf.len() - head);
@@ -183,7 +184,7 @@ pub(crate) fn process_html(
     if r < 0 {
         return None;
     }
-    let framed = super::html::was_framed(&args);
+    let framed = super::html::framed_data(&args);
     let mut n = usize::try_from(args.len).unwrap_or(0);
     let (start, at) = (buf.as_ptr() as usize, args.p as usize);
     if (start..start + buf.len()).contains(&at) {
@@ -191,13 +192,13 @@ pub(crate) fn process_html(
         n = n.min(start + buf.len() - at);
     }
     if n == 0 || args.p.is_null() {
-        return Some((Vec::new(), framed));
+        return Some((Vec::new(), framed.filter(|_| n == 0)));
     }
     // SAFETY: the callback left `args.p` pointing at `args.len` readable
     // bytes: still `buf` (bounded by max_len) or memory of its own, as the
     // original trusted it.
     let piece = unsafe { std::slice::from_raw_parts(args.p.cast::<u8>(), n) }.to_vec();
-    Some((piece, framed))
+    Some((piece, framed.filter(|r| r.end <= n)))
 }
 
 /// The SSL a certificate-verification step belongs to (as an address).

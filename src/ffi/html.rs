@@ -12,22 +12,46 @@ use super::guard;
 use super::types::{lws_process_html_args, lws_process_html_state};
 use crate::http::html_subst::{self, Vars, MAX_NAME};
 
+/// What the last successful call on a thread framed, so the library's own
+/// PROCESS_HTML caller knows the application's handler did the chunk
+/// framing (see `callback::process_html`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Framed {
+    /// the `args` it was given
+    args: usize,
+    /// what it left in `args->p` / `args->len`
+    p: usize,
+    len: usize,
+    /// the data between the chunk-size line and the trailer
+    data: (usize, usize),
+}
+
+const NOT_FRAMED: Framed = Framed {
+    args: 0,
+    p: 0,
+    len: 0,
+    data: (0, 0),
+};
+
 thread_local! {
-    /// The `args` the last successful call on this thread framed, so the
-    /// library's own PROCESS_HTML caller knows the application's handler
-    /// did the chunk framing (see `callback::process_html`).
-    static FRAMED: Cell<usize> = const { Cell::new(0) };
+    static FRAMED: Cell<Framed> = const { Cell::new(NOT_FRAMED) };
 }
 
-/// Forgets which arguments were framed (before handing `args` to a
-/// PROCESS_HTML handler).
+/// Forgets what was framed (before handing `args` to a PROCESS_HTML
+/// handler).
 pub(crate) fn clear_framed() {
-    FRAMED.with(|f| f.set(0));
+    FRAMED.with(|f| f.set(NOT_FRAMED));
 }
 
-/// Whether `lws_chunked_html_process` framed `args` since `clear_framed`.
-pub(crate) fn was_framed(args: *const lws_process_html_args) -> bool {
-    FRAMED.with(|f| f.get() == args as usize)
+/// When `lws_chunked_html_process` framed `args` since `clear_framed` and
+/// the handler left its output as it was: where the data lies within
+/// `args->p[0..args->len]`, without the chunk framing.
+pub(crate) fn framed_data(args: &lws_process_html_args) -> Option<std::ops::Range<usize>> {
+    let f = FRAMED.with(Cell::get);
+    let same = f.args == args as *const _ as usize
+        && f.p == args.p as usize
+        && usize::try_from(args.len).ok() == Some(f.len);
+    same.then_some(f.data.0..f.data.0 + f.data.1)
 }
 
 /// Substitutes the state's variables in the `args->len` bytes at `args->p`
@@ -169,7 +193,14 @@ unsafe fn process(args: *mut lws_process_html_args, s: *mut lws_process_html_sta
         }
         st.pos = held.len() as c_int;
     }
-    FRAMED.with(|f| f.set(args as usize));
+    FRAMED.with(|f| {
+        f.set(Framed {
+            args: args as usize,
+            p: start as usize,
+            len: total,
+            data: (head.len(), out.len()),
+        })
+    });
     0
 }
 
@@ -202,7 +233,7 @@ mod tests {
             count_vars: 3,
             replace: Some(replace),
         };
-        let mut wire = Vec::new();
+        let (mut wire, mut plain) = (Vec::new(), Vec::new());
         let pieces: Vec<&[u8]> = if text.is_empty() {
             vec![&[][..]]
         } else {
@@ -218,12 +249,16 @@ mod tests {
                 r#final: c_int::from(k + 1 == pieces.len()),
             };
             assert_eq!(unsafe { lws_chunked_html_process(&mut a, &mut st) }, 0);
-            assert!(was_framed(&a));
+            let data = framed_data(&a).expect("framed");
             let at = a.p as usize - buf.as_ptr() as usize;
             assert!(at <= 16);
-            wire.extend_from_slice(&buf[at..at + a.len as usize]);
+            let framed = &buf[at..at + a.len as usize];
+            wire.extend_from_slice(framed);
+            plain.extend_from_slice(&framed[data]);
         }
-        (dechunk(&wire), calls)
+        let out = dechunk(&wire);
+        assert_eq!(out, plain);
+        (out, calls)
     }
 
     fn dechunk(mut wire: &[u8]) -> Vec<u8> {
@@ -285,7 +320,7 @@ mod tests {
         };
         clear_framed();
         assert_eq!(unsafe { lws_chunked_html_process(&mut a, &mut st) }, -1);
-        assert!(!was_framed(&a));
+        assert!(framed_data(&a).is_none());
         a.max_len = 7;
         a.r#final = 1;
         // final needs 7 more; without a replace callback nothing is substituted
