@@ -8,10 +8,15 @@
  * Prints "port N" when listening. Protocols: "http" (per-session data of
  * HTTP_PSS bytes, 64 bytes of lws_protocol_vh_priv_zalloc at
  * PROTOCOL_INIT), "echo" (WebSocket, per-session data of WS_PSS bytes,
- * echoes each message). Routes:
- *   /stats        "allocs A frees F live L pss P bad B" (P: blocks of a pss
- *                 size; B: callbacks whose user / vhost data did not come
- *                 from the allocator)
+ * echoes each message; as a client it sends "ping" and closes on the
+ * echo). Routes:
+ *   /stats        "allocs A frees F live L pss P bad B client C errors E"
+ *                 (P: blocks of a pss size; B: callbacks whose user / vhost
+ *                 data did not come from the allocator; C: echoes clients
+ *                 got; E: CLIENT_CONNECTION_ERRORs)
+ *   /client[?refuse=1]  starts an "echo" client connection to this server
+ *                 (with refuse=1 its first allocation returns NULL): the
+ *                 body is "started" or "refused"
  *   /refuse?n=N[&size=S]  the next N allocations (of S bytes) return NULL
  *   /file/NAME    DOCROOT/NAME through lws_serve_http_file
  * At exit, after lws_context_destroy, prints the same "allocs ..." line,
@@ -34,7 +39,8 @@
 static volatile int interrupted;
 static const char *docroot = ".";
 static long allocs, frees, live, pss_blocks, bad, unknown_frees;
-static long refuse_n, refuse_size;
+static long refuse_n, refuse_size, client_got, client_errors;
+static int port;
 
 /* a 16-byte header keeps what it returns 16-aligned */
 struct hdr {
@@ -94,8 +100,8 @@ counting_realloc(void *p, size_t size)
 static void
 stats(char *buf, size_t len)
 {
-	snprintf(buf, len, "allocs %ld frees %ld live %ld pss %ld bad %ld\n", allocs, frees,
-		 live, pss_blocks, bad);
+	snprintf(buf, len, "allocs %ld frees %ld live %ld pss %ld bad %ld client %ld errors %ld\n",
+		 allocs, frees, live, pss_blocks, bad, client_got, client_errors);
 }
 
 static int
@@ -150,6 +156,26 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 			refuse_size = a ? atol(a) : 0;
 			return reply(wsi, "ok\n");
 		}
+		if (!strcmp(uri, "/client")) {
+			struct lws_client_connect_info ci;
+			struct lws *c;
+
+			memset(&ci, 0, sizeof(ci));
+			ci.context = lws_get_context(wsi);
+			ci.address = "127.0.0.1";
+			ci.port = port;
+			ci.path = "/";
+			ci.host = "127.0.0.1";
+			ci.origin = "127.0.0.1";
+			ci.protocol = "echo";
+			ci.ietf_version_or_minus_one = -1;
+			a = lws_get_urlarg_by_name(wsi, "refuse=", v, sizeof(v));
+			refuse_size = 0;
+			refuse_n = a && atoi(a) ? 1 : 0;
+			c = lws_client_connect_via_info(&ci);
+			refuse_n = 0;
+			return reply(wsi, c ? "started\n" : "refused\n");
+		}
 		if (!strncmp(uri, "/file/", 6) && !strstr(uri, "..")) {
 			int n;
 
@@ -163,6 +189,10 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 		return lws_http_transaction_completed(wsi) ? -1 : 0;
 	case LWS_CALLBACK_HTTP_FILE_COMPLETION:
 		return lws_http_transaction_completed(wsi) ? -1 : 0;
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		/* a connection that failed before it had a protocol: protocols[0] */
+		client_errors++;
+		break;
 	default:
 		break;
 	}
@@ -196,6 +226,23 @@ callback_echo(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		if (lws_write(wsi, &pss->buf[LWS_PRE], (size_t)pss->len, LWS_WRITE_TEXT) < pss->len)
 			return -1;
+		break;
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		if (!ours(user) || ((struct hdr *)user - 1)->size != WS_PSS)
+			bad++;
+		lws_callback_on_writable(wsi);
+		break;
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		memcpy(&pss->buf[LWS_PRE], "ping", 4);
+		if (lws_write(wsi, &pss->buf[LWS_PRE], 4, LWS_WRITE_TEXT) < 4)
+			return -1;
+		break;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		if (len == 4 && !memcmp(in, "ping", 4))
+			client_got++;
+		return -1;
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		client_errors++;
 		break;
 	default:
 		break;
@@ -243,6 +290,7 @@ main(int argc, char **argv)
 	ctx = lws_create_context(&info);
 	if (!ctx)
 		return 1;
+	port = info.port;
 	printf("port %d\n", info.port);
 	fflush(stdout);
 	signal(SIGTERM, on_signal);

@@ -9,6 +9,7 @@ import os
 import re
 import socket
 import struct
+import time
 
 import pytest
 
@@ -42,9 +43,11 @@ def get(server, path, close=False):
 
 
 def stats(text):
-    m = re.search(r"allocs (\d+) frees (\d+) live (-?\d+) pss (\d+) bad (\d+)", text)
+    m = re.search(r"allocs (\d+) frees (\d+) live (-?\d+) pss (\d+) bad (\d+) "
+                  r"client (\d+) errors (\d+)", text)
     assert m, text
-    return dict(zip(["allocs", "frees", "live", "pss", "bad"], map(int, m.groups())))
+    return dict(zip(["allocs", "frees", "live", "pss", "bad", "client", "errors"],
+                    map(int, m.groups())))
 
 
 def ws_connect(server, protocol="echo"):
@@ -163,6 +166,32 @@ def test_a_refused_pss_for_the_next_keepalive_request_closes_after_the_reply(ser
     assert final["live"] == 0 and final["allocs"] == final["frees"] and unknown == 0
 
 
+def wait_stats(server, key, value, timeout=10):
+    end = time.monotonic() + timeout
+    while True:
+        now = stats(get(server, "/stats")[1].decode())
+        if now[key] >= value or time.monotonic() > end:
+            return now
+        time.sleep(0.05)
+
+
+def test_client_connections_too(server):
+    """A client connection's state and pss come from the allocator as
+    well; refusing its state makes lws_client_connect_via_info fail with
+    CLIENT_CONNECTION_ERROR."""
+    for _ in range(3):
+        assert get(server, "/client") == (200, b"started\n")
+    now = wait_stats(server, "client", 3)
+    assert now["client"] == 3 and now["errors"] == 0 and now["bad"] == 0
+    assert get(server, "/client?refuse=1") == (200, b"refused\n")
+    now = stats(get(server, "/stats")[1].decode())
+    assert now["errors"] == 1 and now["client"] == 3
+    assert "refused" in server.stderr() and "for a client connection" in server.stderr()
+    server.assert_alive()
+    final, unknown = finish(server)
+    assert final["live"] == 0 and final["allocs"] == final["frees"] and unknown == 0
+
+
 @pytest.mark.skipif(not have("valgrind"), reason="valgrind not installed")
 def test_refusals_under_valgrind(build_c, pkg_env, site, tmp_path):
     """The same paths under memcheck: no invalid access, nothing of ours
@@ -188,6 +217,9 @@ def test_refusals_under_valgrind(build_c, pkg_env, site, tmp_path):
         s, line, r = ws_connect(server)
         with s:
             assert b" 101 " in line and ws_echo(s, r, b"vg") == b"vg"
+        assert get(server, "/client?refuse=1") == (200, b"refused\n")
+        assert get(server, "/client") == (200, b"started\n")
+        assert wait_stats(server, "client", 1, timeout=30)["client"] == 1
         final, unknown = finish(server, timeout=30)
     assert final["live"] == 0 and final["allocs"] == final["frees"] and unknown == 0
     assert not valgrind_problems(log.read_text())
