@@ -729,6 +729,14 @@ struct lws_plat_file_ops {
     int (*write)(struct lws*, lws_filefd_type, unsigned long*, unsigned char*, unsigned long);
 };
 
+// Receives file uploads from `lws_spa_process`.
+typedef int (*lws_spa_fileupload_cb)(void*,
+                                     const char*,
+                                     const char*,
+                                     char*,
+                                     int,
+                                     enum lws_spa_fileupload_states);
+
 // Arguments of `lws_chunked_html_process`.
 struct lws_process_html_args {
     char *p;
@@ -749,14 +757,6 @@ struct lws_process_html_state {
     int count_vars;
     lws_process_html_state_cb replace;
 };
-
-// Receives file uploads from `lws_spa_process`.
-typedef int (*lws_spa_fileupload_cb)(void*,
-                                     const char*,
-                                     const char*,
-                                     char*,
-                                     int,
-                                     enum lws_spa_fileupload_states);
 
 // Arguments of the poll-fd callbacks (`LWS_CALLBACK_ADD_POLL_FD`, ...).
 struct lws_pollargs {
@@ -1116,10 +1116,6 @@ LWS_VISIBLE LWS_EXTERN
 LWS_WARN_UNUSED_RESULT
 struct lws_plat_file_ops *lws_get_fops(struct lws_context *context);
 
-LWS_VISIBLE LWS_EXTERN
-int lws_chunked_html_process(struct lws_process_html_args *args,
-                             struct lws_process_html_state *s);
-
 // A form parser for the body of `wsi`'s request, by its Content-Type:
 // `multipart/form-data; boundary=...`, else urlencoded. The values of the
 // `count_params` names (matched exactly) share `max_storage` bytes; file
@@ -1184,6 +1180,34 @@ int lws_cgi(struct lws *wsi,
 LWS_VISIBLE LWS_EXTERN int lws_cgi_write_split_stdout_headers(struct lws *wsi);
 
 LWS_VISIBLE LWS_EXTERN int lws_cgi_kill(struct lws *wsi);
+
+// Substitutes the state's variables in the `args->len` bytes at `args->p`
+// and frames the result as one HTTP/1.1 chunk: the chunk-size line is
+// written in the (at most 10) bytes before `args->p`, which moves back to
+// it, the data follows and then CRLF, or with `args->final` CRLF and the
+// closing `0` chunk; `args->len` becomes the length of it all, to be sent
+// with `lws_write(..., LWS_WRITE_HTTP)`. A piece that is not the last and
+// whose output is all held back gives `args->len` 0 (nothing to send).
+//
+// The variables are `s->vars[0..s->count_vars]`, names including their
+// `$` (`"$name"`, or `"${name}"` for that spelling), at most 16 bytes; for
+// each one found `s->replace(s->data, index)` gives its text (NULL is sent
+// as `NULL`, as the original did), which is not scanned again. When names
+// share a prefix the longest that matches wins. A name split between two
+// calls is kept in `s->swallow` / `s->pos`, so zero the state before the
+// first piece of each document.
+//
+// The output must fit in `args->max_len` bytes from the original
+// `args->p` (data and trailer, the chunk-size line going before it);
+// returns 0, or -1 (logged) when it does not or on bad arguments.
+//
+// # Safety
+// `args` and `s` are NULL or valid; `args->p` has `args->max_len`
+// writable bytes, the first `args->len` of them the input, and 10 writable
+// bytes before it; `s->vars` has `s->count_vars` C strings (or NULLs).
+LWS_VISIBLE LWS_EXTERN
+int lws_chunked_html_process(struct lws_process_html_args *args,
+                             struct lws_process_html_state *s);
 
 // Length of header `h` (all fragments), 0 if absent.
 //
@@ -1581,6 +1605,15 @@ int lws_parse_uri(char *p,
 
 LWS_VISIBLE LWS_EXTERN unsigned long lws_now_secs(void);
 
+// Installs `realloc` for the memory the library allocates on the
+// application's behalf: per-session data, `lws_protocol_vh_priv_zalloc`
+// blocks, the connection state behind each `struct lws *` and the file
+// buffers PROCESS_HTML rewrites. It gets realloc's arguments: (NULL, size)
+// allocates, (ptr, 0) frees. NULL goes back to malloc. Each block is
+// freed by the function that allocated it, so blocks made before a change
+// stay valid. When it returns NULL the connection needing the memory is
+// refused or closed (logged at ERR), and `lws_protocol_vh_priv_zalloc`
+// returns NULL. The library calls it from its service threads.
 LWS_VISIBLE LWS_EXTERN void lws_set_allocator(void *(*realloc)(void*, size_t));
 
 // Writes the SHA-1 digest of the `n` bytes at `d` to the 20 bytes at `md`;

@@ -165,19 +165,18 @@ pub fn connect(
         redirects: 0,
         ext_offer: None,
     }));
+    let Some(http) = crate::plat::alloc::AppBox::new(http, "a client connection") else {
+        created(&fake);
+        report_error(&fake, Some("out of memory"));
+        return None;
+    };
     let tsi = ctx
         .pts
         .iter()
         .enumerate()
         .min_by_key(|(_, pt)| pt.fd_count())
         .map_or(0, |(i, _)| i);
-    let conn = Conn::new(
-        ctx.clone(),
-        vhost.clone(),
-        tsi,
-        fd,
-        Role::Http(Box::new(http)),
-    );
+    let conn = Conn::new(ctx.clone(), vhost.clone(), tsi, fd, Role::Http(http));
     {
         let userdata = with_client(&conn, |c| c.req.userdata).unwrap_or(0);
         conn.set_external_user(userdata);
@@ -186,7 +185,12 @@ pub fn connect(
                 .protocols
                 .first()
                 .map_or(0, |p| p.per_session_data_size);
-            conn.state().user = (size > 0).then(|| crate::service::vhost::zeroed(size));
+            let Ok(user) = super::session_data(size) else {
+                created(&fake);
+                report_error(&fake, Some("out of memory"));
+                return None;
+            };
+            conn.state().user = user;
         }
     }
     if let Some(parent) = with_client(&conn, |c| c.req.parent.take()).flatten() {
@@ -596,10 +600,18 @@ fn ws_reply(conn: &Arc<Conn>, reply: &Reply) -> Flow {
             .protocols
             .get(index)
             .map_or(0, |p| p.per_session_data_size);
+        let user = if external {
+            None
+        } else {
+            match super::session_data(size) {
+                Ok(user) => Some(user),
+                Err(_) => return fail_reply(conn, "out of memory"),
+            }
+        };
         let mut st = conn.state();
         st.protocol = index;
-        if !external {
-            st.user = (size > 0).then(|| crate::service::vhost::zeroed(size));
+        if let Some(user) = user {
+            st.user = user;
         }
     }
     if conn.callback(

@@ -14,6 +14,7 @@ use crate::http::headers::HeaderTable;
 use crate::http::request::{self, HeadError, Method};
 use crate::http::response::{self, HeaderCursor, NoRoom, StatusBlock};
 use crate::http::tokens;
+use crate::plat::alloc::AppBytes;
 use crate::plat::epoll::{READABLE, WRITABLE};
 use crate::plat::mem;
 use crate::plat::sock;
@@ -70,7 +71,7 @@ pub enum Phase {
 pub struct FileSend {
     pub fd: i32,
     pub remaining: u64,
-    buf: Vec<u8>,
+    buf: AppBytes,
     /// a mount's `interpret` protocol filters the content (PROCESS_HTML)
     interpret: Option<Interpret>,
 }
@@ -85,8 +86,9 @@ pub struct Interpret {
 }
 
 /// Room PROCESS_HTML may grow a piece by (the original's `max_len` is the
-/// piece's length + 128).
-const INTERPRET_ROOM: usize = 128;
+/// piece's length + 128), plus the headroom before it for the chunk-size
+/// line `lws_chunked_html_process` writes there.
+const INTERPRET_ROOM: usize = 128 + crate::ffi::callback::PROCESS_HTML_HEADROOM;
 
 pub struct HttpConn {
     pub stream: Stream,
@@ -238,13 +240,8 @@ pub fn adopt(via: &Arc<Conn>, stream: Stream, readbuf: &[u8]) -> Option<Arc<Conn
     let mut http = HttpConn::new(stream, readbuf.to_vec());
     http.tls_handshake = tls;
     http.tls_undecided = undecided;
-    let conn = Conn::new(
-        ctx.clone(),
-        via.vhost(),
-        via.tsi,
-        fd,
-        Role::Http(Box::new(http)),
-    );
+    let http = crate::plat::alloc::AppBox::new(http, "a connection")?;
+    let conn = Conn::new(ctx.clone(), via.vhost(), via.tsi, fd, Role::Http(http));
     conn.callback_p0(reason(R::LWS_CALLBACK_WSI_CREATE), std::ptr::null_mut(), 0);
     let first = ctx.first_vhost()?;
     let first_fake = Conn::fake(ctx, &first, 0);
@@ -411,6 +408,8 @@ fn read_head(conn: &Arc<Conn>) -> Step {
         let Role::Http(h) = &mut st.role else {
             return Step::Wait;
         };
+        // (one deref of the AppBox, so the fields below borrow disjointly)
+        let h: &mut HttpConn = h;
         // Nothing of the next request runs while output of the last one is
         // still buffered (CONTRACT §4); the flush resumes it.
         if h.rx.is_empty() || !h.tx.is_empty() {
@@ -551,9 +550,12 @@ fn start_request(conn: &Arc<Conn>) -> Flow {
             .protocols
             .first()
             .map_or(0, |p| p.per_session_data_size);
+        let Ok(user) = super::session_data(size) else {
+            return Flow::Close(CloseWhy::Error);
+        };
         let mut st = conn.state();
         st.protocol = 0;
-        st.user = (size > 0).then(|| crate::service::vhost::zeroed(size));
+        st.user = user;
     }
     let mut uri_c = uri.clone();
     uri_c.push(0);
@@ -887,7 +889,9 @@ pub fn transaction_completed(conn: &Arc<Conn>) -> i32 {
     if !keepalive {
         return 1;
     }
-    conn.rebind(0);
+    if conn.try_rebind(0).is_err() {
+        return 1; // (logged) no per-session data for the next request
+    }
     let release = with_http(conn, |h| {
         h.phase = Phase::Head;
         h.body_remaining = 0;
@@ -979,17 +983,26 @@ pub fn serve_file_with(
     };
     let body_by_sendfile =
         file.len > 0 && conn.ctx.files.plain_fds() && !is_tls(conn) && interpret.is_none();
-    let sent = head.map(|head| write_with(conn, &head, body_by_sendfile));
-    if !matches!(sent, Some(n) if n >= 0) {
-        conn.ctx.files.close(Arc::as_ptr(conn) as usize, file.fd);
-        return -1;
-    }
+    // the pieces' buffer (PROCESS_HTML's), none for sendfile
     let room = if interpret.is_some() {
         INTERPRET_ROOM
     } else {
         0
     };
-    let buf = vec![0; conn.ctx.cfg.pt_serv_buf_size.max(4096) + room];
+    let size = if body_by_sendfile || file.len == 0 {
+        0
+    } else {
+        conn.ctx.cfg.pt_serv_buf_size.max(4096) + room
+    };
+    let Some(buf) = AppBytes::zeroed(size, "a file buffer") else {
+        conn.ctx.files.close(Arc::as_ptr(conn) as usize, file.fd);
+        return -1;
+    };
+    let sent = head.map(|head| write_with(conn, &head, body_by_sendfile));
+    if !matches!(sent, Some(n) if n >= 0) {
+        conn.ctx.files.close(Arc::as_ptr(conn) as usize, file.fd);
+        return -1;
+    }
     with_http(conn, |h| {
         h.file = Some(FileSend {
             fd: file.fd,
@@ -1069,7 +1082,7 @@ fn send_file_chunk_inner(conn: &Arc<Conn>) -> FileStep {
         let out: std::borrow::Cow<[u8]> = match file.interpret {
             None => (&file.buf[..got]).into(),
             Some(i) => {
-                let Some(piece) = crate::ffi::callback::process_html(
+                let Some((piece, app_framed)) = crate::ffi::callback::process_html(
                     conn,
                     i.protocol,
                     &mut file.buf,
@@ -1079,15 +1092,19 @@ fn send_file_chunk_inner(conn: &Arc<Conn>) -> FileStep {
                     ctx.files.close(wsi, file.fd);
                     return FileStep::Failed;
                 };
+                // a handler calling lws_chunked_html_process framed it as
+                // a chunk: sent as it is, or (HTTP/1.0) only its data
                 let mut framed = Vec::with_capacity(piece.len() + 16);
-                if !i.chunked {
+                if let (false, Some(data)) = (i.chunked, &app_framed) {
+                    framed.extend_from_slice(&piece[data.clone()]);
+                } else if !i.chunked || app_framed.is_some() {
                     framed = piece;
                 } else if !piece.is_empty() {
                     framed.extend_from_slice(format!("{:X}\r\n", piece.len()).as_bytes());
                     framed.extend_from_slice(&piece);
                     framed.extend_from_slice(b"\r\n");
                 }
-                if i.chunked && file.remaining == 0 {
+                if i.chunked && app_framed.is_none() && file.remaining == 0 {
                     framed.extend_from_slice(b"0\r\n\r\n");
                 }
                 framed.into()
@@ -1114,7 +1131,7 @@ fn send_file_chunk_inner(conn: &Arc<Conn>) -> FileStep {
                     h.file = Some(FileSend {
                         fd: -1,
                         remaining: 0,
-                        buf: Vec::new(),
+                        buf: AppBytes::empty(),
                         interpret: None,
                     })
                 });

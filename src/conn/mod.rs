@@ -29,11 +29,24 @@ pub const fn reason(r: R) -> u32 {
     r as u32
 }
 
+/// Fresh zeroed per-session data of `size` bytes (none for 0), from the
+/// application's allocator when it installed one; Err when that refused
+/// (logged): the connection cannot go on without it.
+pub fn session_data(size: usize) -> Result<Option<CBytes>, crate::plat::alloc::OutOfMemory> {
+    if size == 0 {
+        return Ok(None);
+    }
+    zeroed(size, "per-session data")
+        .map(Some)
+        .ok_or(crate::plat::alloc::OutOfMemory)
+}
+
 pub enum Role {
     /// stands in for a connection in context-level callbacks (PROTOCOL_INIT...)
     Fake,
     Listener(Listener),
-    Http(Box<HttpConn>),
+    /// (the connection state, from the application's allocator if set)
+    Http(crate::plat::alloc::AppBox<HttpConn>),
 }
 
 /// A pending `lws_set_timeout`.
@@ -234,8 +247,18 @@ impl Conn {
     }
 
     /// Replaces the user data with a zeroed block for `protocol`, bracketed
-    /// by HTTP_DROP_PROTOCOL / HTTP_BIND_PROTOCOL as the contract orders.
+    /// by HTTP_DROP_PROTOCOL / HTTP_BIND_PROTOCOL as the contract orders:
+    /// BIND's return, -1 when the block could not be allocated.
     pub fn rebind(self: &Arc<Self>, protocol: usize) -> i32 {
+        self.try_rebind(protocol).unwrap_or(-1)
+    }
+
+    /// As `rebind`, telling a refused allocation (nothing changed then but
+    /// the DROP delivered) from BIND's return.
+    pub fn try_rebind(
+        self: &Arc<Self>,
+        protocol: usize,
+    ) -> Result<i32, crate::plat::alloc::OutOfMemory> {
         if self.state().user.is_some() {
             self.callback(
                 reason(R::LWS_CALLBACK_HTTP_DROP_PROTOCOL),
@@ -248,16 +271,17 @@ impl Conn {
             .protocols
             .get(protocol)
             .map_or(0, |p| p.per_session_data_size);
+        let user = session_data(size)?;
         {
             let mut st = self.state();
             st.protocol = protocol;
-            st.user = (size > 0).then(|| zeroed(size));
+            st.user = user;
         }
-        self.callback(
+        Ok(self.callback(
             reason(R::LWS_CALLBACK_HTTP_BIND_PROTOCOL),
             std::ptr::null_mut(),
             0,
-        )
+        ))
     }
 
     /// Sets the poll interest, telling an external poll loop through the

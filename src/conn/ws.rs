@@ -165,14 +165,13 @@ pub fn upgrade(conn: &Arc<Conn>) -> Flow {
     };
     let protocol = &vhost.protocols[index];
     {
-        let size = protocol.per_session_data_size;
+        let Ok(user) = super::session_data(protocol.per_session_data_size) else {
+            return refuse(conn, 500);
+        };
         let old = {
             let mut st = conn.state();
             st.protocol = index;
-            std::mem::replace(
-                &mut st.user,
-                (size > 0).then(|| crate::service::vhost::zeroed(size)),
-            )
+            std::mem::replace(&mut st.user, user)
         };
         if let Some(old) = old {
             conn.ctx.pts[conn.tsi].retire(old);

@@ -143,26 +143,37 @@ pub(crate) fn add_headers(
     (r, written)
 }
 
+/// Bytes PROCESS_HTML may write before `args.p`: `lws_chunked_html_process`
+/// puts the chunk-size line there, as the original's callers allowed.
+pub(crate) const PROCESS_HTML_HEADROOM: usize = crate::http::html_subst::MAX_HEAD;
+
 /// PROCESS_HTML on protocol `index` for the first `len` bytes of `buf` (an
 /// interpreted file piece, CONTRACT §9) with `struct lws_process_html_args`
-/// {p = buf, len, max_len = buf's size, final}: what the callback left at
-/// `args.p` / `args.len` (it may rewrite in place, up to max_len, or point
-/// at memory of its own), None when it returned < 0.
+/// {p = the piece, moved PROCESS_HTML_HEADROOM bytes into `buf`, len,
+/// max_len = the room after it, final}: what the callback left at `args.p`
+/// / `args.len` (it may rewrite in place, up to max_len, or point at memory
+/// of its own) and, when `lws_chunked_html_process` framed it as a chunk
+/// already, where the data lies inside that; None when the callback
+/// returned < 0.
 pub(crate) fn process_html(
     conn: &std::sync::Arc<crate::conn::Conn>,
     index: usize,
     buf: &mut [u8],
     len: usize,
     last: bool,
-) -> Option<Vec<u8>> {
+) -> Option<(Vec<u8>, Option<std::ops::Range<usize>>)> {
     use super::enums::lws_callback_reasons as R;
+    let head = PROCESS_HTML_HEADROOM.min(buf.len());
+    let len = len.min(buf.len() - head);
+    buf.copy_within(..len, head);
     let mut args = super::types::lws_process_html_args {
-        p: buf.as_mut_ptr().cast(),
-        len: c_int::try_from(len.min(buf.len())).unwrap_or(c_int::MAX),
-        max_len: c_int::try_from(buf.len()).unwrap_or(c_int::MAX),
+        p: buf[head..].as_mut_ptr().cast(),
+        len: c_int::try_from(len).unwrap_or(c_int::MAX),
+        max_len: c_int::try_from(buf.len() - head).unwrap_or(c_int::MAX),
         r#final: c_int::from(last),
     };
     let user = conn.user_ptr();
+    super::html::clear_framed();
     let r = conn.callback_protocol(
         index,
         R::LWS_CALLBACK_PROCESS_HTML as u32,
@@ -173,6 +184,7 @@ pub(crate) fn process_html(
     if r < 0 {
         return None;
     }
+    let framed = super::html::framed_data(&args);
     let mut n = usize::try_from(args.len).unwrap_or(0);
     let (start, at) = (buf.as_ptr() as usize, args.p as usize);
     if (start..start + buf.len()).contains(&at) {
@@ -180,12 +192,13 @@ pub(crate) fn process_html(
         n = n.min(start + buf.len() - at);
     }
     if n == 0 || args.p.is_null() {
-        return Some(Vec::new());
+        return Some((Vec::new(), framed.filter(|_| n == 0)));
     }
     // SAFETY: the callback left `args.p` pointing at `args.len` readable
     // bytes: still `buf` (bounded by max_len) or memory of its own, as the
     // original trusted it.
-    Some(unsafe { std::slice::from_raw_parts(args.p.cast::<u8>(), n) }.to_vec())
+    let piece = unsafe { std::slice::from_raw_parts(args.p.cast::<u8>(), n) }.to_vec();
+    Some((piece, framed.filter(|r| r.end <= n)))
 }
 
 /// The SSL a certificate-verification step belongs to (as an address).

@@ -1,10 +1,10 @@
-//! HTML processing, form parsing (`lws_spa_*`) and CGI.
+//! Form parsing (`lws_spa_*`) and CGI.
 //!
 //! The form parser is the core's `http::forms`; this is its C boundary: the
 //! `struct lws_spa *` handle, names converted once at creation, the upload
-//! callback. HTML processing and CGI arrive with their milestone (see the
-//! README's compatibility table): those exports report themselves as not
-//! yet implemented and return the API's failure value.
+//! callback. CGI arrives with its milestone (see the README's compatibility
+//! table): those exports report themselves as not yet implemented and
+//! return the API's failure value. (HTML processing is `ffi::html`.)
 
 use std::cell::{Cell, RefCell};
 use std::ffi::{CStr, CString};
@@ -13,21 +13,9 @@ use std::ptr;
 
 use super::enums::{lws_spa_fileupload_states, SpaFileuploadState};
 use super::guard;
-use super::types::{
-    lws, lws_process_html_args, lws_process_html_state, lws_protocol_vhost_options, lws_spa,
-    lws_spa_fileupload_cb,
-};
+use super::types::{lws, lws_protocol_vhost_options, lws_spa, lws_spa_fileupload_cb};
 use crate::http::forms::{Encoding, FileEvent, Form, FormError};
 use crate::http::tokens;
-
-#[allow(unused_variables)] // (until it is implemented)
-#[no_mangle]
-pub extern "C" fn lws_chunked_html_process(
-    args: *mut lws_process_html_args,
-    s: *mut lws_process_html_state,
-) -> c_int {
-    not_yet!("lws_chunked_html_process", -1)
-}
 
 // ------------------------------------------------------------- lws_spa_*
 

@@ -59,6 +59,7 @@ pub mod ext;
 pub mod fops;
 pub mod forms;
 pub(crate) mod handle;
+pub mod html;
 pub mod http;
 pub mod json;
 pub mod log;

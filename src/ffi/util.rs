@@ -239,11 +239,20 @@ pub extern "C" fn lws_now_secs() -> c_ulong {
     now.as_secs() as c_ulong
 }
 
+/// Installs `realloc` for the memory the library allocates on the
+/// application's behalf: per-session data, `lws_protocol_vh_priv_zalloc`
+/// blocks, the connection state behind each `struct lws *` and the file
+/// buffers PROCESS_HTML rewrites. It gets realloc's arguments: (NULL, size)
+/// allocates, (ptr, 0) frees. NULL goes back to malloc. Each block is
+/// freed by the function that allocated it, so blocks made before a change
+/// stay valid. When it returns NULL the connection needing the memory is
+/// refused or closed (logged at ERR), and `lws_protocol_vh_priv_zalloc`
+/// returns NULL. The library calls it from its service threads.
 #[no_mangle]
 pub extern "C" fn lws_set_allocator(
     realloc: Option<unsafe extern "C" fn(*mut c_void, usize) -> *mut c_void>,
 ) {
-    not_yet!("lws_set_allocator")
+    guard("lws_set_allocator", (), || crate::plat::alloc::set(realloc))
 }
 
 /// Writes the SHA-1 digest of the `n` bytes at `d` to the 20 bytes at `md`;

@@ -53,7 +53,9 @@ pub unsafe extern "C" fn lws_protocol_vh_priv_zalloc(
         return ptr::null_mut();
     };
     guard("lws_protocol_vh_priv_zalloc", ptr::null_mut(), || {
-        let block = zeroed(size);
+        let Some(block) = zeroed(size, "per-vhost protocol data") else {
+            return ptr::null_mut();
+        };
         let addr = c_addr(&block);
         vh.privs.borrow()[index] = Some(block);
         addr as *mut c_void

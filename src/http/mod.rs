@@ -3,6 +3,7 @@
 
 pub mod forms;
 pub mod headers;
+pub mod html_subst;
 pub mod mime;
 pub mod request;
 pub mod response;

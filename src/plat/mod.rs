@@ -3,6 +3,7 @@
 
 #[macro_use]
 pub mod log;
+pub mod alloc;
 pub mod clock;
 pub mod daemon;
 pub mod dl;

@@ -1,7 +1,5 @@
 //! Virtual hosts and the protocols they serve.
 
-use std::cell::Cell;
-
 use super::confined::Confined;
 use crate::ffi::callback::ProtocolCallback;
 
@@ -19,12 +17,13 @@ pub struct Protocol {
     pub pvo_options: usize,
 }
 
-/// Zeroed memory handed to C (per-session and per-vhost protocol data). `Cell`
-/// because C writes it while Rust holds shared references.
-pub type CBytes = Box<[Cell<u8>]>;
+/// Zeroed memory handed to C (per-session and per-vhost protocol data), from
+/// the application's allocator when it installed one (`plat::alloc`).
+pub type CBytes = crate::plat::alloc::AppBytes;
 
-pub fn zeroed(size: usize) -> CBytes {
-    (0..size).map(|_| Cell::new(0)).collect()
+/// `size` zeroed bytes of `what`, None (logged) when the allocator refuses.
+pub fn zeroed(size: usize, what: &str) -> Option<CBytes> {
+    CBytes::zeroed(size, what)
 }
 
 pub fn c_addr(bytes: &CBytes) -> usize {
