@@ -153,6 +153,40 @@ def test_a_refused_pss_closes_the_connection(server):
     assert final["live"] == 0 and final["allocs"] == final["frees"] and unknown == 0
 
 
+# the RECEIVE buffer: LWS_PRE + the protocol's rx size (0: 4096) + 2
+WS_RX_BUF = 16 + 4096 + 2
+
+
+def test_the_websocket_receive_buffer_comes_from_the_application(server):
+    """The buffer RECEIVE's `in` points into is allocated when the first
+    message arrives; refused, that connection closes with 1011 and the
+    server goes on."""
+    s, line, r = ws_connect(server)
+    with s:
+        assert b" 101 " in line, line
+        before = stats(get(server, "/stats")[1].decode())
+        assert ws_echo(s, r, b"first") == b"first"
+        after = stats(get(server, "/stats")[1].decode())
+        # the receive buffer, plus the two /stats connections' state and pss
+        assert after["allocs"] - before["allocs"] >= 3, (before, after)
+    assert get(server, f"/refuse?n=1&size={WS_RX_BUF}", close=True) == (200, b"ok\n")
+    s, line, r = ws_connect(server)
+    with s:
+        assert b" 101 " in line, line
+        mask = os.urandom(4)
+        s.sendall(struct.pack("!BB", 0x81, 0x82) + mask + bytes(b ^ mask[i] for i, b in enumerate(b"hi")))
+        hdr = r.exactly(2)
+        assert hdr[0] == 0x88, hdr
+        assert struct.unpack("!H", r.exactly(hdr[1])[:2])[0] == 1011
+    assert "out of memory" in server.stderr()
+    s, line, r = ws_connect(server)
+    with s:
+        assert b" 101 " in line and ws_echo(s, r, b"again") == b"again"
+    server.assert_alive()
+    final, unknown = finish(server)
+    assert final["live"] == 0 and final["allocs"] == final["frees"] and unknown == 0
+
+
 def test_a_refused_pss_for_the_next_keepalive_request_closes_after_the_reply(server):
     with server.connect() as s:
         r = Reader(s)

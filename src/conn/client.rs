@@ -623,7 +623,9 @@ fn ws_reply(conn: &Arc<Conn>, reply: &Reply) -> Flow {
         return fail_reply(conn, "HS: Rejected by filter cb");
     }
     release_ah(conn);
-    super::ws::become_client(conn, deflate);
+    if !super::ws::become_client(conn, deflate) {
+        return fail_reply(conn, "HS: out of memory");
+    }
     conn.set_timeout(0, 0);
     if conn.callback(
         reason(R::LWS_CALLBACK_CLIENT_ESTABLISHED),

@@ -110,7 +110,7 @@ pub struct HttpConn {
     pub head_scanned: usize,
     /// how much of `rx` the WebSocket decoder has consumed
     pub rx_off: usize,
-    pub ws: Option<Box<super::ws::WsState>>,
+    pub ws: Option<crate::plat::alloc::AppBox<super::ws::WsState>>,
     /// a refused WebSocket upgrade: closed without final callbacks
     pub rejected: bool,
     pub client: Option<Box<super::client::ClientState>>,

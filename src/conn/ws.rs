@@ -13,6 +13,7 @@ use crate::ext::negotiate::{self, Agreed};
 use crate::ffi::enums::lws_callback_reasons as R;
 use crate::ffi::enums::pending_timeout as T;
 use crate::http::tokens;
+use crate::plat::alloc::{AppBox, AppBytes};
 use crate::plat::epoll::{READABLE, WRITABLE};
 use crate::service::pt::CloseWhy;
 use crate::ws::frame::{self, opcode, Decoder, Event};
@@ -37,7 +38,10 @@ pub struct WsState {
     /// payload bytes per RECEIVE (rx_buffer_size, or pt_serv_buf_size)
     rx_size: usize,
     /// LWS_PRE headroom, then the payload collected for the next RECEIVE
-    rx_buf: Vec<u8>,
+    /// (the application's allocator's memory: C reads RECEIVE's `in` there)
+    rx_buf: AppBytes,
+    /// payload bytes collected in `rx_buf` after the headroom
+    rx_fill: usize,
     /// the frame of the current RECEIVE, for lws_is_final_fragment & co.
     pub fin: bool,
     pub binary: bool,
@@ -77,7 +81,8 @@ impl WsState {
             decoder: Decoder::new(!client, validate_utf8).with_deflate(deflate.is_some()),
             rx_size,
             // allocated when data first arrives: idle connections stay small
-            rx_buf: Vec::new(),
+            rx_buf: AppBytes::empty(),
+            rx_fill: 0,
             fin: false,
             binary: false,
             remaining: 0,
@@ -193,6 +198,13 @@ pub fn upgrade(conn: &Arc<Conn>) -> Flow {
         return refuse(conn, 403);
     }
     let deflate = accept_deflate(conn, hdr(tokens::WSI_TOKEN_EXTENSIONS).as_deref());
+    let (rx_size, validate) = rx_settings(conn, index);
+    let Some(ws) = AppBox::new(
+        WsState::new(rx_size, validate, false, deflate.as_ref().map(|(a, _)| *a)),
+        "a WebSocket connection",
+    ) else {
+        return refuse(conn, 500);
+    };
     let accept = handshake::accept_key(key.as_deref().unwrap_or_default());
     let selected = protocol_header.as_ref().map(|_| protocol.name.as_slice());
     let answer = deflate.as_ref().map(|(_, a)| a.as_str());
@@ -200,16 +212,10 @@ pub fn upgrade(conn: &Arc<Conn>) -> Flow {
         return Flow::Close(CloseWhy::Hangup);
     }
     crate::service::stats::ConnStats::bump(&vhost.stats.ws_upg);
-    let (rx_size, validate) = rx_settings(conn, index);
     with_http(conn, |h| {
         h.phase = Phase::Ws;
         h.in_transaction = false;
-        h.ws = Some(Box::new(WsState::new(
-            rx_size,
-            validate,
-            false,
-            deflate.map(|(a, _)| a),
-        )));
+        h.ws = Some(ws);
         // the head's buffer is not needed any more: idle connections stay small
         if h.rx.is_empty() {
             h.rx = Vec::new();
@@ -248,7 +254,7 @@ fn accept_deflate(conn: &Arc<Conn>, offers: Option<&[u8]>) -> Option<(Agreed, St
 enum Next {
     /// a RECEIVE of the buffer's payload length; then, if set, other
     /// connections get a turn before this one goes on
-    Receive(Vec<u8>, usize, bool),
+    Receive(AppBytes, usize, bool),
     Pong(Vec<u8>, bool),
     PeerClose(Vec<u8>),
     Fail(u16),
@@ -280,12 +286,15 @@ fn take_payload(
     fin: bool,
     frame_remaining: u64,
 ) -> Next {
-    rx_buf_ready(ws);
-    let room = ws.rx_size - (ws.rx_buf.len() - LWS_PRE);
+    if !rx_buf_ready(ws) {
+        return Next::Fail(frame::CLOSE_INTERNAL_ERROR);
+    }
+    let room = ws.rx_size - ws.rx_fill;
     let take = range.len().min(room);
     let left = (range.len() - take) as u64;
-    ws.rx_buf
-        .extend_from_slice(&rx[range.start..range.start + take]);
+    let at = LWS_PRE + ws.rx_fill;
+    ws.rx_buf[at..at + take].copy_from_slice(&rx[range.start..range.start + take]);
+    ws.rx_fill += take;
     if left > 0 {
         ws.spill = Some(Spill {
             range: range.start + take..range.end,
@@ -294,8 +303,7 @@ fn take_payload(
             compressed: false,
         });
     }
-    let collected = ws.rx_buf.len() - LWS_PRE;
-    if collected < ws.rx_size && frame_remaining + left > 0 {
+    if ws.rx_fill < ws.rx_size && frame_remaining + left > 0 {
         return Next::Again;
     }
     ws.fin = fin;
@@ -303,21 +311,26 @@ fn take_payload(
     hand_over(ws, false)
 }
 
-/// The RECEIVE buffer, LWS_PRE headroom first, allocated when data first
-/// arrives: idle connections stay small.
-fn rx_buf_ready(ws: &mut WsState) {
+/// The RECEIVE buffer: LWS_PRE headroom, rx_size payload bytes, one
+/// inflated byte held back and the NUL after the payload. Allocated when
+/// data first arrives (idle connections stay small); false if the
+/// application's allocator refused it.
+fn rx_buf_ready(ws: &mut WsState) -> bool {
     if ws.rx_buf.is_empty() {
-        ws.rx_buf.reserve_exact(LWS_PRE + ws.rx_size + 1);
-        ws.rx_buf.resize(LWS_PRE, 0);
+        match AppBytes::zeroed(LWS_PRE + ws.rx_size + 2, "a WebSocket receive buffer") {
+            Some(buf) => ws.rx_buf = buf,
+            None => return false,
+        }
     }
+    true
 }
 
 /// The collected payload becomes a RECEIVE: the buffer goes to the
 /// callback (NUL-terminated) and comes back after it.
 fn hand_over(ws: &mut WsState, pause: bool) -> Next {
-    let collected = ws.rx_buf.len() - LWS_PRE;
+    let collected = std::mem::take(&mut ws.rx_fill);
     let mut buf = std::mem::take(&mut ws.rx_buf);
-    buf.push(0);
+    buf[LWS_PRE + collected] = 0;
     Next::Receive(buf, collected, pause)
 }
 
@@ -333,34 +346,35 @@ fn take_compressed(
     fin: bool,
     frame_remaining: u64,
 ) -> Next {
-    rx_buf_ready(ws);
+    if !rx_buf_ready(ws) {
+        return Next::Fail(frame::CLOSE_INTERNAL_ERROR);
+    }
     let Some(d) = ws.deflate.as_deref_mut() else {
         return Next::Fail(frame::CLOSE_PROTOCOL_ERROR);
     };
     if let Some(b) = d.carry.take() {
-        ws.rx_buf.push(b);
+        ws.rx_buf[LWS_PRE + ws.rx_fill] = b;
+        ws.rx_fill += 1;
     }
     let chunk = d.chunk(ws.rx_size);
     let last = fin && frame_remaining == 0;
-    let before = ws.rx_buf.len();
-    let Ok((used, done)) = d.inflate.run(
-        &rx[range.clone()],
-        last,
-        &mut ws.rx_buf,
-        LWS_PRE + chunk + 1,
-    ) else {
+    let before = LWS_PRE + ws.rx_fill;
+    let room = &mut ws.rx_buf[before..LWS_PRE + chunk + 1];
+    let Ok((used, made, done)) = d.inflate.run(&rx[range.clone()], last, room) else {
         return Next::Fail(frame::CLOSE_INVALID_PAYLOAD);
     };
+    ws.rx_fill += made;
     if ws.validate_utf8 && !ws.binary {
-        let whole = done && ws.rx_buf.len() <= LWS_PRE + chunk;
-        if !d.utf8.feed(&ws.rx_buf[before..]) || (whole && !d.utf8.is_complete()) {
+        let fresh = &ws.rx_buf[before..before + made];
+        if !d.utf8.feed(fresh) || (done && !d.utf8.is_complete()) {
             return Next::Fail(frame::CLOSE_INVALID_PAYLOAD);
         }
     }
-    let collected = ws.rx_buf.len() - LWS_PRE;
+    let collected = ws.rx_fill;
     let rest = range.start + used..range.end;
     if collected > chunk {
-        d.carry = ws.rx_buf.pop();
+        ws.rx_fill = chunk;
+        d.carry = Some(ws.rx_buf[LWS_PRE + chunk]);
         ws.spill = Some(Spill {
             range: rest,
             fin,
@@ -526,7 +540,6 @@ pub(crate) fn deliver(conn: &Arc<Conn>) -> Step {
             // the next chunk reuses the delivered buffer
             with_ws(conn, |ws| {
                 if ws.rx_buf.is_empty() {
-                    buf.truncate(LWS_PRE);
                     ws.rx_buf = buf;
                 }
             });
@@ -940,13 +953,21 @@ fn rx_settings(conn: &Conn, index: usize) -> (usize, bool) {
 }
 
 /// The client's upgrade was accepted (with permessage-deflate when the
-/// server agreed to it): the connection speaks WebSocket now.
-pub fn become_client(conn: &Arc<Conn>, deflate: Option<Agreed>) {
+/// server agreed to it): the connection speaks WebSocket now. False if the
+/// application's allocator refused the WebSocket state.
+pub fn become_client(conn: &Arc<Conn>, deflate: Option<Agreed>) -> bool {
     let (rx_size, validate) = rx_settings(conn, conn.protocol_index());
+    let Some(ws) = AppBox::new(
+        WsState::new(rx_size, validate, true, deflate),
+        "a WebSocket connection",
+    ) else {
+        return false;
+    };
     with_http(conn, |h| {
         h.phase = Phase::Ws;
-        h.ws = Some(Box::new(WsState::new(rx_size, validate, true, deflate)));
+        h.ws = Some(ws);
     });
+    true
 }
 
 /// `lws_set_extension_option` on permessage-deflate: -1 when it is not

@@ -39,30 +39,28 @@ pub struct Inflate {
 }
 
 impl Inflate {
-    /// Inflates message bytes `input` into `out` until `out` holds `limit`
-    /// bytes; `last`: `input` ends the message (the tail follows it).
-    /// Returns the bytes of `input` used and whether the message is fully
-    /// inflated (every byte in and nothing left to come out).
+    /// Inflates message bytes `input` into `out` until it is full; `last`:
+    /// `input` ends the message (the tail follows it). Returns the bytes of
+    /// `input` used, the bytes written to `out` and whether the message is
+    /// fully inflated (every byte in and nothing left to come out).
     pub fn run(
         &mut self,
         input: &[u8],
         last: bool,
-        out: &mut Vec<u8>,
-        limit: usize,
-    ) -> Result<(usize, bool), BadStream> {
+        out: &mut [u8],
+    ) -> Result<(usize, usize, bool), BadStream> {
         if self.ended {
-            return Ok((input.len(), last));
+            return Ok((input.len(), 0, last));
         }
         // zlib's raw inflate takes any window up to 15 bits: a peer's
         // smaller window never needs a matching setting here
         let z = self
             .z
             .get_or_insert_with(|| Decompress::new_with_window_bits(false, 15));
-        let mut used = 0;
+        let (mut used, mut filled) = (0, 0);
         loop {
-            let start = out.len();
-            if start >= limit {
-                return Ok((used, false));
+            if filled == out.len() {
+                return Ok((used, filled, false));
             }
             let feed: &[u8] = if used < input.len() {
                 &input[used..]
@@ -72,12 +70,12 @@ impl Inflate {
                 &[]
             };
             let (in0, out0) = (z.total_in(), z.total_out());
-            out.resize(limit, 0);
-            let status = z.decompress(feed, &mut out[start..], FlushDecompress::Sync);
+            let status = z
+                .decompress(feed, &mut out[filled..], FlushDecompress::Sync)
+                .map_err(|_| BadStream)?;
             let took = (z.total_in() - in0) as usize;
             let made = (z.total_out() - out0) as usize;
-            out.truncate(start + made);
-            let status = status.map_err(|_| BadStream)?;
+            filled += made;
             if used < input.len() {
                 used += took;
             } else {
@@ -85,11 +83,11 @@ impl Inflate {
             }
             if status == Status::StreamEnd {
                 self.ended = true;
-                return Ok((input.len(), last));
+                return Ok((input.len(), filled, last));
             }
             if took == 0 && made == 0 {
                 // all that was given is in and out
-                return Ok((used, feed.is_empty() && last));
+                return Ok((used, filled, feed.is_empty() && last));
             }
         }
     }
@@ -303,22 +301,24 @@ mod tests {
     fn receive(s: &mut Session, pieces: &[&[u8]], chunk: usize) -> (Vec<u8>, usize) {
         let mut all = Vec::new();
         let mut chunks = 0;
-        let mut out = Vec::new();
+        let mut out = vec![0; chunk];
+        let mut fill = 0;
         for (i, piece) in pieces.iter().enumerate() {
             let last = i + 1 == pieces.len();
             let mut rest: &[u8] = piece;
             loop {
-                let (used, done) = s.inflate.run(rest, last, &mut out, chunk).unwrap();
-                assert!(out.len() <= chunk);
+                let (used, made, done) = s.inflate.run(rest, last, &mut out[fill..]).unwrap();
+                fill += made;
                 rest = &rest[used..];
                 if done {
-                    all.append(&mut out);
+                    all.extend_from_slice(&out[..fill]);
                     chunks += 1;
                     s.end_rx_message();
                     return (all, chunks);
                 }
-                if out.len() == chunk {
-                    all.append(&mut out);
+                if fill == chunk {
+                    all.extend_from_slice(&out[..fill]);
+                    fill = 0;
                     chunks += 1;
                     continue;
                 }
@@ -415,11 +415,8 @@ mod tests {
     #[test]
     fn garbage_is_a_bad_stream() {
         let mut rx = Session::new(agreed(false, false, 15), true);
-        let mut out = Vec::new();
-        assert_eq!(
-            rx.inflate.run(&[0xff; 16], true, &mut out, 100),
-            Err(BadStream)
-        );
+        let mut out = [0; 100];
+        assert_eq!(rx.inflate.run(&[0xff; 16], true, &mut out), Err(BadStream));
     }
 
     #[test]

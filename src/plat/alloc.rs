@@ -2,9 +2,9 @@
 //!
 //! Memory the library allocates on the application's behalf comes from a
 //! `realloc`-like function the application may install (size 0 frees):
-//! per-session data, per-vhost protocol data, the connection state behind
-//! each `struct lws *`, and the buffers handed to the application (the file
-//! pieces PROCESS_HTML rewrites). Those objects are [`AppBytes`] and
+//! per-session data, per-vhost protocol data, the connection and WebSocket
+//! state behind each `struct lws *`, and the buffers handed to the
+//! application (RECEIVE's buffer, the file pieces PROCESS_HTML rewrites). Those objects are [`AppBytes`] and
 //! [`AppBox`]; without an application allocator they come from `malloc`.
 //!
 //! Each block remembers the function that made it and goes back to that
@@ -13,8 +13,9 @@
 //! refuses (NULL) is an error the caller handles (the connection is refused
 //! or closed, `lws_protocol_vh_priv_zalloc` returns NULL), logged here.
 //!
-//! The rest of the library's memory (Rust collections, OpenSSL's) comes from
-//! the process allocator, as OpenSSL's did for the original.
+//! The rest of the library's memory (internal Rust collections) comes from
+//! the process allocator; zlib and OpenSSL use their own defaults, as they
+//! did for the original.
 
 use std::ffi::c_void;
 use std::marker::PhantomData;

@@ -22,6 +22,8 @@ pub const CLOSE_INVALID_PAYLOAD: u16 = 1007;
 /// A peer that does not keep to our limits (its PINGs outrun our PONGs).
 pub const CLOSE_POLICY_VIOLATION: u16 = 1008;
 pub const CLOSE_MESSAGE_TOO_BIG: u16 = 1009;
+/// We cannot go on (our allocator refused memory).
+pub const CLOSE_INTERNAL_ERROR: u16 = 1011;
 
 /// Longest control frame payload (RFC 6455 section 5.5).
 const MAX_CONTROL: usize = 125;
