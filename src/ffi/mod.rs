@@ -52,6 +52,7 @@ pub mod enums;
 pub mod types;
 
 pub mod callback;
+pub mod cgi;
 pub mod client;
 pub mod context;
 pub mod eventlib;
@@ -81,11 +82,24 @@ mod tests {
     }
 
     #[test]
-    fn not_yet_returns_the_failure_value() {
-        assert_eq!(super::forms::lws_cgi_kill(std::ptr::null_mut()), -1);
-        assert_eq!(
-            super::forms::lws_cgi_write_split_stdout_headers(std::ptr::null_mut()),
-            -1
-        );
+    fn cgi_exports_refuse_null() {
+        // SAFETY: NULL is a documented argument.
+        unsafe {
+            assert_eq!(super::cgi::lws_cgi_kill(std::ptr::null_mut()), -1);
+            assert_eq!(
+                super::cgi::lws_cgi_write_split_stdout_headers(std::ptr::null_mut()),
+                -1
+            );
+            assert_eq!(
+                super::cgi::lws_cgi(
+                    std::ptr::null_mut(),
+                    std::ptr::null(),
+                    0,
+                    0,
+                    std::ptr::null()
+                ),
+                -1
+            );
+        }
     }
 }
