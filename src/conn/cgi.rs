@@ -918,9 +918,15 @@ fn log_stderr(master: &Arc<Conn>, pid: i32, data: &[u8], end: bool) {
 // ------------------------------------------------------------ exit / end
 
 fn exit_event(master: &Arc<Conn>) {
-    let Some(pid) = with_cgi(master, |c| c.pid) else {
+    let Some((pid, stopped)) = with_cgi(master, |c| (c.pid, c.exit.is_some())) else {
         return;
     };
+    if stopped {
+        // stopped by us: the reaper waits for it (reaping it here too
+        // could let it reap a later process given the same pid)
+        close_pipe(master, EXIT);
+        return;
+    }
     let Some(exit) = proc::try_wait(pid) else {
         return;
     };
