@@ -125,6 +125,9 @@ pub struct Cgi {
     body_ended: bool,
     /// the script ended (CGI_TERMINATED issued / response finished)
     finished: bool,
+    /// Mount: the response is written; the transaction completes (true:
+    /// cleanly) once the output buffered for it has gone out
+    complete_after_flush: Option<bool>,
     stderr_line: Vec<u8>,
     excess_logged: bool,
 }
@@ -312,6 +315,7 @@ pub fn start(conn: &Arc<Conn>, spec: Spec) -> bool {
             app_wrote: false,
             body_ended: false,
             finished: false,
+            complete_after_flush: None,
             stderr_line: Vec::new(),
             excess_logged: false,
         }))
@@ -326,6 +330,17 @@ pub fn start(conn: &Arc<Conn>, spec: Spec) -> bool {
 fn refresh_timeout(master: &Arc<Conn>) {
     if let Some(secs) = with_cgi(master, |c| c.timeout_secs) {
         master.set_timeout(http::reason_t(T::PENDING_TIMEOUT_CGI), i64::from(secs));
+    }
+}
+
+/// The client's socket took more of the script's output: the exchange is
+/// alive even while the script waits for it.
+pub(crate) fn client_progress(master: &Arc<Conn>) {
+    if with_cgi(master, |c| {
+        c.exit.is_none() || c.complete_after_flush.is_some()
+    }) == Some(true)
+    {
+        refresh_timeout(master);
     }
 }
 
@@ -837,6 +852,11 @@ pub(crate) fn master_writable(conn: &Arc<Conn>) -> Option<Flow> {
     match mode(conn)? {
         Mode::Mount => {
             conn.remove_events(WRITABLE);
+            if let Some(clean) = with_cgi(conn, |c| c.complete_after_flush.take()).flatten() {
+                with_http(conn, |h| h.cgi = None);
+                complete(conn, clean);
+                return Some(Flow::Continue);
+            }
             resume_stdout(conn);
             pump(conn);
             Some(Flow::Continue)
@@ -1021,7 +1041,7 @@ fn finish_mount(master: &Arc<Conn>, exit: Exit, error: Option<u32>) {
                     pt::close(master, CloseWhy::App);
                     return;
                 }
-                complete(master, true);
+                end(master, true);
                 return;
             }
         }
@@ -1041,22 +1061,27 @@ fn finish_mount(master: &Arc<Conn>, exit: Exit, error: Option<u32>) {
         lwsl_notice!("CGI {script}: {exit} after its response began: aborting it");
     }
     cleanup(master);
-    complete(master, ok && body_complete);
+    end(master, ok && body_complete);
 }
 
-/// The script's state goes; its pipes close (it has ended, or is killed).
+/// The script's pipes close; it is stopped if it still runs.
 fn cleanup(master: &Arc<Conn>) {
     for ch in [STDIN, STDOUT, STDERR, EXIT] {
         close_pipe(master, ch);
     }
-    let cgi = with_http(master, |h| h.cgi.take()).flatten();
-    if let Some(c) = cgi {
-        if c.exit.is_none() {
-            proc::kill_group(c.pid, proc::SIGTERM);
-            reaper_add(c.pid, &master.ctx);
-            alive_dec(&master.ctx);
-        }
+    stop(master);
+}
+
+/// The response is written: once what is buffered has gone out (so the
+/// application gets no HTTP_WRITEABLE for our output), the script's state
+/// goes and the transaction completes.
+fn end(master: &Arc<Conn>, clean: bool) {
+    if !master.is_dead() && http::buffered(master) {
+        with_cgi(master, |c| c.complete_after_flush = Some(clean));
+        return;
     }
+    with_http(master, |h| h.cgi = None);
+    complete(master, clean);
 }
 
 /// The response is over: the next request if it ended cleanly and the
@@ -1144,7 +1169,7 @@ pub fn on_close(conn: &Arc<Conn>) {
 /// aborted, or completed if the script itself had already exited well);
 /// App closes the connection, as the original.
 pub fn timed_out(conn: &Arc<Conn>) {
-    let Some((mode, exit, pid, script, secs, head_sent)) = with_cgi(conn, |c| {
+    let Some((mode, exit, pid, script, secs, head_sent, finished)) = with_cgi(conn, |c| {
         (
             c.mode,
             c.exit,
@@ -1152,6 +1177,7 @@ pub fn timed_out(conn: &Arc<Conn>) {
             c.script.clone(),
             c.timeout_secs,
             c.framing.is_some(),
+            c.finished,
         )
     }) else {
         pt::close(
@@ -1160,6 +1186,14 @@ pub fn timed_out(conn: &Arc<Conn>) {
         );
         return;
     };
+    if finished {
+        // the script is done; the client has not taken the response
+        pt::close(
+            conn,
+            CloseWhy::Timeout(http::reason_t(T::PENDING_TIMEOUT_CGI)),
+        );
+        return;
+    }
     lwsl_notice!("CGI {script} [{pid}]: nothing for {secs} s: stopping it");
     // a script that exited well, its stdout held open by something it
     // left running, has answered in full

@@ -830,6 +830,10 @@ pub fn on_writable(conn: &Arc<Conn>) -> Flow {
         return Flow::Close(CloseWhy::Error);
     }
     let was_buffered = with_http(conn, |h| !h.tx.is_empty()).unwrap_or(false);
+    if was_buffered {
+        // the client takes what a CGI script wrote: that is progress too
+        super::cgi::client_progress(conn);
+    }
     match flush(conn) {
         Err(()) => return Flow::Close(CloseWhy::Hangup),
         Ok(false) => return Flow::Continue,
