@@ -6,7 +6,7 @@
  *   evloop_server --loop own|poll|uv|uv-foreign|ev|ev-foreign
  *                 [-p PORT] [-d DOCROOT] [--ssl CERT KEY] [--threads N]
  *                 [--timeout-secs N] [--ping-interval N] [--keep-timer]
- *                 [--tick-thread] [--self-client]
+ *                 [--tick-thread] [--self-client] [--cgi SCRIPT]
  *
  *   own         while (!stop) lws_service(ctx, 50)
  *   poll        the application's own poll() array, kept from
@@ -50,6 +50,10 @@
  * connection (lws_client_connect_via_info) to its own lws-echo, sends one
  * message and prints "self-client ok" when the echo matches (so client
  * sockets run on every loop too).
+ *
+ * With --cgi SCRIPT a CGI mount "/cgi" runs SCRIPT (its pipes are served
+ * by whichever loop runs: the application's poll() table gets them through
+ * ADD_POLL_FD like any socket).
  *
  * Prints "port N" once listening and "destroyed" after lws_context_destroy;
  * exits 0 on a clean stop. A RECEIVE that arrives while the previous chunk
@@ -710,7 +714,7 @@ usage(void)
 	fprintf(stderr, "usage: evloop_server --loop own|poll|uv|uv-foreign|ev|"
 		"ev-foreign [-p PORT] [-d DOCROOT] [--ssl CERT KEY] "
 		"[--threads N] [--keep-timer] [--timeout-secs N] "
-		"[--ping-interval N] [--tick-thread] [--self-client]\n");
+		"[--ping-interval N] [--tick-thread] [--self-client] [--cgi SCRIPT]\n");
 	exit(2);
 }
 
@@ -718,6 +722,7 @@ int
 main(int argc, char **argv)
 {
 	struct lws_context_creation_info info;
+	static struct lws_http_mount cgi_mount;
 	const char *cert = NULL, *key = NULL;
 	int n, threads = 1, loop_set = 0, ret = 0;
 
@@ -755,7 +760,13 @@ main(int argc, char **argv)
 			self_client = 1;
 		else if (!strcmp(argv[n], "--threads") && n + 1 < argc)
 			threads = atoi(argv[++n]);
-		else
+		else if (!strcmp(argv[n], "--cgi") && n + 1 < argc) {
+			cgi_mount.mountpoint = "/cgi";
+			cgi_mount.mountpoint_len = 4;
+			cgi_mount.origin = argv[++n];
+			cgi_mount.origin_protocol = LWSMPRO_CGI;
+			info.mounts = &cgi_mount;
+		} else
 			usage();
 	}
 	if (!loop_set || threads < 1 || threads > 8)

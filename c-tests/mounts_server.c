@@ -3,7 +3,7 @@
  * lwsws) write them. Prints "port N" once listening; the event log (one
  * line per callback of interest, "<protocol> <REASON> ...") goes to stdout.
  *
- *   mounts_server -d DOCROOT
+ *   mounts_server -d DOCROOT [-c CGIDIR]
  *
  * Protocols: "http" (p[0], pss 16), "form" (pss sizeof(struct form_pss),
  * 4096 + checked), "filter" (pss 8; PROCESS_HTML upper-cases), "hdrs"
@@ -24,6 +24,16 @@
  *   /formp          CALLBACK, protocol "form"
  *   /go             REDIR_HTTP  "example.com/target"
  *   /gos            REDIR_HTTPS "example.org/secure/"
+ * With -c CGIDIR, CGI mounts /cgi/NAME -> CGIDIR/NAME for each NAME of
+ * cgi_names[] (cgienv FOO=bar BAZ=qux; "hang" has cgi_timeout 2), and
+ * p[0] runs scripts itself with lws_cgi (as lws' test-server's "/cgitest"):
+ *   /appcgi/NAME    CGIDIR/NAME, SCRIPT_NAME "/appcgi"; p[0] writes
+ *                   "200 + connection: close" first (no blank line) and
+ *                   handles every CGI callback itself, like test-server
+ *   /appcgi2/NAME   the same without a head of its own, every CGI callback
+ *                   delegated to lws_callback_http_dummy
+ * printing "http lws_cgi ...", "http CGI_STDIN_COMPLETED", "http
+ * CGI_TERMINATED ..." events.
  */
 #define _GNU_SOURCE
 #include <libwebsockets.h>
@@ -34,9 +44,20 @@
 #include <string.h>
 #include <ctype.h>
 #include <stdarg.h>
+#include <unistd.h>
 
 static volatile int stop;
 static char docs[1024];
+static const char *cgidir;
+
+static struct lws_protocol_vhost_options env2 = { NULL, NULL, "BAZ", "qux" };
+static struct lws_protocol_vhost_options env1 = { &env2, NULL, "FOO", "bar" };
+
+struct http_pss {
+	int cgi;		/* 1: app-driven like test-server, 2: via dummy */
+	int reason_bf;
+	int stdout_events, stdin_calls, stdin_bytes, stdin_done;
+};
 
 static void
 ev(const char *fmt, ...)
@@ -72,13 +93,121 @@ reply(struct lws *wsi, const char *type, const char *body)
 /* ---- p[0] ---- */
 
 static int
+start_cgi(struct lws *wsi, struct http_pss *pss, const char *uri)
+{
+	unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start,
+		      *end = buf + sizeof(buf);
+	int own = !strncmp(uri, "/appcgi/", 8);
+	const char *name = uri + (own ? 8 : 9);
+	char path[1024];
+	const char *cmd[] = { path, NULL };
+
+	/* CGIDIR/NAME for /appcgi/NAME[/more] */
+	snprintf(path, sizeof(path), "%s/%.*s", cgidir, (int)strcspn(name, "/"), name);
+	if (lws_cgi(wsi, cmd, own ? 7 : 8, 5, &env1)) {
+		ev("http lws_cgi failed");
+		return -1;
+	}
+	pss->cgi = own ? 1 : 2;
+	ev("http lws_cgi %s is_cgi=%d", uri, lws_is_cgi(wsi));
+	if (!own)
+		return 0;
+	/* test-server: the status and "connection: close", no blank line:
+	 * lws_cgi_write_split_stdout_headers adds the script's headers */
+	if (lws_add_http_header_status(wsi, 200, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
+					 (unsigned char *)"close", 5, &p, end))
+		return -1;
+	if (lws_write(wsi, start, p - start, LWS_WRITE_HTTP_HEADERS) != p - start)
+		return -1;
+	return 0;
+}
+
+static int
+cgi_events(struct lws *wsi, struct http_pss *pss, enum lws_callback_reasons reason,
+	   void *in, size_t len)
+{
+	struct lws_cgi_args *args = in;
+	char buf[128];
+	int n;
+
+	switch (reason) {
+	case LWS_CALLBACK_CGI:
+		if (args->ch == LWS_STDOUT)
+			pss->stdout_events++;
+		break;
+	case LWS_CALLBACK_CGI_STDIN_DATA:
+		pss->stdin_calls++;
+		break;
+	case LWS_CALLBACK_CGI_STDIN_COMPLETED:
+		pss->stdin_done++;
+		ev("http CGI_STDIN_COMPLETED calls=%d bytes=%d", pss->stdin_calls,
+		   pss->stdin_bytes);
+		break;
+	case LWS_CALLBACK_CGI_TERMINATED:
+		ev("http CGI_TERMINATED mode=%d stdout_events=%d stdin_done=%d",
+		   pss->cgi, pss->stdout_events > 0, pss->stdin_done);
+		break;
+	default:
+		break;
+	}
+	if (pss->cgi == 2) {
+		n = lws_callback_http_dummy(wsi, reason, pss, in, len);
+		if (reason == LWS_CALLBACK_CGI_STDIN_DATA && n > 0)
+			pss->stdin_bytes += n;
+		return n;
+	}
+	switch (reason) {
+	case LWS_CALLBACK_CGI:
+		switch (args->ch) {
+		case LWS_STDOUT:
+			pss->reason_bf |= 1;
+			lws_callback_on_writable(wsi);
+			break;
+		case LWS_STDERR:
+			n = read(lws_get_socket_fd(args->stdwsi[LWS_STDERR]), buf, sizeof(buf) - 1);
+			if (n > 0)
+				ev("http CGI-stderr %.*s", n - (buf[n - 1] == '\n'), buf);
+			break;
+		default:
+			break;
+		}
+		return 0;
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (pss->reason_bf & 1) {
+			pss->reason_bf &= ~1;
+			if (lws_cgi_write_split_stdout_headers(wsi) < 0)
+				return -1;
+		}
+		return 0;
+	case LWS_CALLBACK_CGI_STDIN_DATA:
+		args->data[args->len] = '\0'; /* as the original's handlers did */
+		n = write(lws_get_socket_fd(args->stdwsi[LWS_STDIN]), args->data, args->len);
+		if (n < 0)
+			n = 0;
+		pss->stdin_bytes += n;
+		return n;
+	case LWS_CALLBACK_CGI_TERMINATED:
+		return -1; /* the response ends with the connection */
+	default:
+		return 0;
+	}
+}
+
+static int
 cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
+	struct http_pss *pss = user;
 	char body[512];
 
-	(void)user;
+	if (pss && pss->cgi && (reason == LWS_CALLBACK_HTTP_WRITEABLE ||
+		    (reason >= LWS_CALLBACK_CGI && reason <= LWS_CALLBACK_CGI_STDIN_COMPLETED)))
+		return cgi_events(wsi, pss, reason, in, len);
+
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
+		if (cgidir && (!strncmp(in, "/appcgi/", 8) || !strncmp(in, "/appcgi2/", 9)))
+			return start_cgi(wsi, pss, in);
 		snprintf(body, sizeof(body), "http uri=%.*s\n", (int)len, (const char *)in);
 		ev("http HTTP %.*s", (int)len, (const char *)in);
 		return reply(wsi, "text/plain", body);
@@ -241,7 +370,7 @@ cb_hdrs(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 }
 
 static struct lws_protocols protocols[] = {
-	{ "http", cb_http, 16, 0, 0, NULL },
+	{ "http", cb_http, sizeof(struct http_pss), 0, 0, NULL },
 	{ "form", cb_form, sizeof(struct form_pss), 0, 0, NULL },
 	{ "filter", cb_filter, 8, 0, 0, NULL },
 	{ "hdrs", cb_hdrs, 0, 0, 0, NULL },
@@ -253,8 +382,14 @@ static struct lws_protocol_vhost_options mime_md = { &mime_bin, NULL, ".md", "te
 static struct lws_protocol_vhost_options mime_any = { NULL, NULL, "*", "application/x-any" };
 static struct lws_protocol_vhost_options mime_shtml = { NULL, NULL, ".shtml", "text/html" };
 static struct lws_protocol_vhost_options interp = { NULL, NULL, ".shtml", "filter" };
-static struct lws_protocol_vhost_options env2 = { NULL, NULL, "BAZ", "qux" };
-static struct lws_protocol_vhost_options env1 = { &env2, NULL, "FOO", "bar" };
+
+static const char * const cgi_names[] = {
+	"env", "echo", "cat", "redirect", "status", "noheaders", "big", "silent",
+	"crash", "hang", "slow", "stdin_ignorer", "bad_status",
+};
+#define CGI_COUNT (sizeof(cgi_names) / sizeof(cgi_names[0]))
+static struct lws_http_mount m_cgi[CGI_COUNT];
+static char cgi_points[CGI_COUNT][64], cgi_origins[CGI_COUNT][1024];
 
 static struct lws_http_mount m_root, m_docs, m_pub, m_nocache, m_any, m_interp, m_hdrs,
 	m_form, m_formp, m_go, m_gos;
@@ -288,6 +423,8 @@ main(int argc, char **argv)
 	for (n = 1; n < argc - 1; n++)
 		if (!strcmp(argv[n], "-d"))
 			docroot = argv[++n];
+		else if (!strcmp(argv[n], "-c"))
+			cgidir = argv[++n];
 	snprintf(docs, sizeof(docs), "%s/docs", docroot);
 
 	mount(&m_gos, NULL, "/gos", "example.org/secure/", LWSMPRO_REDIR_HTTPS);
@@ -324,6 +461,19 @@ main(int argc, char **argv)
 	info.port = 0;
 	info.protocols = protocols;
 	info.mounts = &m_root;
+	if (cgidir) {
+		for (n = 0; n < (int)CGI_COUNT; n++) {
+			snprintf(cgi_points[n], sizeof(cgi_points[n]), "/cgi/%s", cgi_names[n]);
+			snprintf(cgi_origins[n], sizeof(cgi_origins[n]), "%s/%s", cgidir,
+				 cgi_names[n]);
+			mount(&m_cgi[n], n + 1 < (int)CGI_COUNT ? &m_cgi[n + 1] : &m_root,
+			      cgi_points[n], cgi_origins[n], LWSMPRO_CGI);
+			m_cgi[n].cgienv = &env1;
+			if (!strcmp(cgi_names[n], "hang"))
+				m_cgi[n].cgi_timeout = 2;
+		}
+		info.mounts = &m_cgi[0];
+	}
 	info.gid = -1;
 	info.uid = -1;
 	lws_set_log_level(LLL_ERR | LLL_WARN, NULL);

@@ -585,6 +585,15 @@ struct lws_spa;
 // A virtual host (`struct lws_vhost *`).
 struct lws_vhost;
 
+// A linked list of name/value options (per-vhost protocol options, extra
+// headers, CGI environment, extra mimetypes).
+struct lws_protocol_vhost_options {
+    const struct lws_protocol_vhost_options *next;
+    const struct lws_protocol_vhost_options *options;
+    const char *name;
+    const char *value;
+};
+
 // An extension the application offers (e.g. permessage-deflate).
 struct lws_extension {
     // formal extension name, eg, "permessage-deflate"
@@ -645,15 +654,6 @@ struct lws_protocols {
 // Per-header size limits (`WSI_TOKEN_COUNT` entries).
 struct lws_token_limits {
     unsigned short token_limit[86];
-};
-
-// A linked list of name/value options (per-vhost protocol options, extra
-// headers, CGI environment, extra mimetypes).
-struct lws_protocol_vhost_options {
-    const struct lws_protocol_vhost_options *next;
-    const struct lws_protocol_vhost_options *options;
-    const char *name;
-    const char *value;
 };
 
 // Parameters of `lws_create_context` and `lws_create_vhost`.
@@ -845,6 +845,46 @@ struct lws_cgi_args {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Runs `exec_array[0]` (NULL-terminated argument list, `exec_array[0]`
+// looked up in the CGI PATH when it has no `/`) for the request `wsi` is
+// answering: the first `script_uri_path_len` bytes of the URI are
+// SCRIPT_NAME, the rest PATH_INFO; `mp_cgienv` adds variables; a script
+// silent for `timeout_secs` (<= 0: 5) is killed. Its pipes then come as
+// LWS_CALLBACK_CGI on `wsi`'s protocol, the request body as
+// CGI_STDIN_DATA, its end as CGI_STDIN_COMPLETED, the script's end as
+// CGI_TERMINATED. 0, or -1 if it cannot run.
+//
+// # Safety
+// `wsi` is NULL or live; `exec_array` NULL or a NULL-terminated array of
+// C strings; `mp_cgienv` NULL or a valid list.
+LWS_VISIBLE LWS_EXTERN
+int lws_cgi(struct lws *wsi,
+            const char *const *exec_array,
+            int script_uri_path_len,
+            int timeout_secs,
+            const struct lws_protocol_vhost_options *mp_cgienv);
+
+// Moves the next piece of the script's stdout to the client (call it
+// when `wsi` is writable). The script's header block is collected first:
+// if the application wrote no head of its own, the response head is built
+// from it (`Status:` / `Location:` honoured, chunked when the script
+// gives no Content-Length on HTTP/1.1); after a head of the application's
+// own (a status line without its empty line, as the original's test
+// server wrote) the script's header lines follow it and the body comes
+// as it is. 0, or -1 on an error (the application closes).
+//
+// # Safety
+// `wsi` is NULL or a live connection.
+LWS_VISIBLE LWS_EXTERN int lws_cgi_write_split_stdout_headers(struct lws *wsi);
+
+// Stops the script running for `wsi`: SIGTERM to its process group
+// (reaped; SIGKILL if it lingers), then CGI_TERMINATED. 0, also if no
+// script runs; -1 for a bad `wsi`.
+//
+// # Safety
+// `wsi` is NULL or a live connection.
+LWS_VISIBLE LWS_EXTERN int lws_cgi_kill(struct lws *wsi);
 
 // Starts a WebSocket (or, with `method`, HTTP) client connection. Non-NULL
 // means "in progress": CLIENT_ESTABLISHED / ESTABLISHED_CLIENT_HTTP report
@@ -1170,17 +1210,6 @@ LWS_VISIBLE LWS_EXTERN const char *lws_spa_get_string(struct lws_spa *spa, int n
 // `spa` is NULL or live, and not used after this.
 LWS_VISIBLE LWS_EXTERN int lws_spa_destroy(struct lws_spa *spa);
 
-LWS_VISIBLE LWS_EXTERN
-int lws_cgi(struct lws *wsi,
-            const char *const *exec_array,
-            int script_uri_path_len,
-            int timeout_secs,
-            const struct lws_protocol_vhost_options *mp_cgienv);
-
-LWS_VISIBLE LWS_EXTERN int lws_cgi_write_split_stdout_headers(struct lws *wsi);
-
-LWS_VISIBLE LWS_EXTERN int lws_cgi_kill(struct lws *wsi);
-
 // Substitutes the state's variables in the `args->len` bytes at `args->p`
 // and frames the result as one HTTP/1.1 chunk: the chunk-size line is
 // written in the (at most 10) bytes before `args->p`, which moves back to
@@ -1384,7 +1413,12 @@ const char *lws_get_mimetype(const char *file,
                              const struct lws_http_mount *m);
 
 // The protocol callback used when the application gives no protocols: 404
-// for every request, then close.
+// for every request, then close. Applications also delegate to it, for
+// what it does with a script `lws_cgi` runs (the original's policy): the
+// script's stdout goes to the client on each HTTP_WRITEABLE
+// (`lws_cgi_write_split_stdout_headers`), asked for when stdout has
+// something; body bytes are written to its stdin; stderr is left to the
+// library, which logs it; CGI_TERMINATED closes the connection.
 //
 // # Safety
 // Called by the library as a protocol callback.
@@ -1909,7 +1943,11 @@ LWS_VISIBLE LWS_EXTERN LWS_WARN_UNUSED_RESULT struct lws *lws_get_child(const st
 // `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN int lws_is_ssl(struct lws *wsi);
 
-// Whether the connection is a CGI pipe: never, as no CGI runs yet.
+// Whether a CGI script runs for this connection (`lws_cgi` or a CGI
+// mount): 1 or 0.
+//
+// # Safety
+// `wsi` is NULL or a live connection.
 LWS_VISIBLE LWS_EXTERN int lws_is_cgi(struct lws *wsi);
 
 // The peer's numeric address in `name`; returns `name`, or NULL.

@@ -123,6 +123,8 @@ pub struct HttpConn {
     /// an lws_write failed on the application's arguments: closed at the
     /// next writable moment, every write until then fails
     pub write_failed: bool,
+    /// the CGI script answering the current request
+    pub cgi: Option<Box<super::cgi::Cgi>>,
 }
 
 impl HttpConn {
@@ -148,6 +150,7 @@ impl HttpConn {
             tls_undecided: false,
             plain_on_tls_port: false,
             write_failed: false,
+            cgi: None,
         }
     }
 
@@ -638,6 +641,10 @@ fn header_value(ah: &HeaderTable, token: usize) -> Vec<u8> {
 /// HTTP_BODY for what has arrived of the declared body, then
 /// HTTP_BODY_COMPLETION when all of it has.
 fn deliver_body(conn: &Arc<Conn>) -> Step {
+    // a CGI script's stdin takes the body instead of HTTP_BODY
+    if with_http(conn, |h| h.cgi.is_some()).unwrap_or(false) {
+        return super::cgi::deliver_body(conn);
+    }
     let chunk_max = conn.ctx.cfg.pt_serv_buf_size.max(1);
     let Some((mut chunk, done)) = with_http(conn, |h| {
         let n =
@@ -830,6 +837,10 @@ pub fn on_writable(conn: &Arc<Conn>) -> Flow {
         return Flow::Close(CloseWhy::Error);
     }
     let was_buffered = with_http(conn, |h| !h.tx.is_empty()).unwrap_or(false);
+    if was_buffered {
+        // the client takes what a CGI script wrote: that is progress too
+        super::cgi::client_progress(conn);
+    }
     match flush(conn) {
         Err(()) => return Flow::Close(CloseWhy::Hangup),
         Ok(false) => return Flow::Continue,
@@ -846,6 +857,11 @@ pub fn on_writable(conn: &Arc<Conn>) -> Flow {
             Phase::ClientConnect | Phase::ClientProxy | Phase::ClientReply | Phase::ClientHttp,
         ) => return client::on_writable(conn, was_buffered),
         _ => {}
+    }
+    // a CGI mount's script moves on (an lws_cgi application's stdout is
+    // listened to again before its HTTP_WRITEABLE)
+    if let Some(flow) = super::cgi::master_writable(conn) {
+        return flow;
     }
     if serving {
         return send_file_chunk(conn);

@@ -1,10 +1,12 @@
 //! One connection, the `struct lws` C sees ("wsi"): listeners, fake
-//! connections for context-level callbacks, and server HTTP connections.
+//! connections for context-level callbacks, server HTTP connections and
+//! the pipes of their CGI scripts.
 //!
 //! A `Conn` lives in an `Arc` whose address is the `struct lws *` handed to C.
 //! Its table slot and, after closing, its pt's graveyard keep it alive until
 //! the service loop's next safe point, so C never sees a dangling pointer.
 
+pub mod cgi;
 pub mod client;
 pub mod http;
 pub mod mount;
@@ -47,6 +49,9 @@ pub enum Role {
     Listener(Listener),
     /// (the connection state, from the application's allocator if set)
     Http(crate::plat::alloc::AppBox<HttpConn>),
+    /// one of a CGI script's pipes (or its exit watch), a child of the
+    /// connection the script runs for
+    CgiPipe(cgi::Pipe),
 }
 
 /// A pending `lws_set_timeout`.

@@ -5,8 +5,10 @@
 use std::ffi::CString;
 use std::sync::Arc;
 
+use std::os::unix::ffi::OsStringExt;
+
 use super::http::{self, Flow};
-use super::Conn;
+use super::{cgi, Conn};
 use crate::ffi::callback;
 use crate::http::request::Method;
 use crate::http::{mime, response, tokens};
@@ -94,12 +96,45 @@ pub fn handle(conn: &Arc<Conn>, mount: &Mount, uri: &[u8], method: Method) -> Ou
             pmo: 0,
         });
     }
-    // HTTP proxying and CGI mounts are not built: the application answers.
+    if mount.kind == MountKind::Cgi {
+        return Outcome::Done(run_cgi(conn, mount));
+    }
+    // HTTP proxying is not built: the application answers.
     Outcome::Http {
         protocol: 0,
         uri: uri.to_vec(),
         pmo: 0,
     }
+}
+
+/// A CGI mount: its origin is the script, the mountpoint SCRIPT_NAME and
+/// the rest PATH_INFO; the library answers with what the script writes
+/// (conn::cgi). A script that cannot be started gets a 500.
+fn run_cgi(conn: &Arc<Conn>, mount: &Mount) -> Flow {
+    let origin = mount
+        .origin
+        .strip_prefix(b"cgi://")
+        .unwrap_or(&mount.origin);
+    let spec = cgi::Spec {
+        argv: vec![std::ffi::OsString::from_vec(origin.to_vec())],
+        script_len: mount.mountpoint.len(),
+        timeout_secs: mount.cgi_timeout,
+        extra: mount.cgi_env.clone(),
+        mode: cgi::Mode::Mount,
+    };
+    if cgi::start(conn, spec) {
+        return Flow::Continue;
+    }
+    // (the request body, if any, is not read: the connection closes)
+    with_http_keepalive_off(conn);
+    if http::return_status(conn, 500, b"") < 0 {
+        return Flow::Close(CloseWhy::App);
+    }
+    Flow::Close(CloseWhy::App)
+}
+
+fn with_http_keepalive_off(conn: &Arc<Conn>) {
+    http::with_http(conn, |h| h.keepalive = false);
 }
 
 /// 301 to the mount's directory form or its redirect target.

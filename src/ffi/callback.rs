@@ -211,3 +211,37 @@ pub(crate) fn ssl_of_store(store: usize) -> usize {
             as usize
     }
 }
+
+/// A CGI callback (CGI, CGI_TERMINATED, CGI_STDIN_DATA,
+/// CGI_STDIN_COMPLETED) on the connection the script runs for, with
+/// `struct lws_cgi_args` {stdwsi = the pipes' array at `stdwsi`, ch,
+/// data / len = `data` (with room for a NUL after it, which the original's
+/// handlers write), hdr_state}.
+pub(crate) fn cgi(
+    conn: &std::sync::Arc<crate::conn::Conn>,
+    reason: u32,
+    stdwsi: usize,
+    ch: usize,
+    data: Option<&mut Vec<u8>>,
+    hdr_state: u32,
+) -> i32 {
+    let (ptr, len) = match data {
+        Some(v) => {
+            v.reserve(1);
+            (v.as_mut_ptr(), v.len())
+        }
+        None => (std::ptr::null_mut(), 0),
+    };
+    let mut args = super::types::lws_cgi_args {
+        stdwsi: stdwsi as *mut *mut lws,
+        ch: super::enums::StdInOutErr(ch as u32),
+        data: ptr,
+        hdr_state: super::enums::CgiHdrState(hdr_state),
+        len: c_int::try_from(len).unwrap_or(c_int::MAX),
+    };
+    conn.callback(
+        reason,
+        (&mut args as *mut super::types::lws_cgi_args).cast(),
+        0,
+    )
+}

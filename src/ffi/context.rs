@@ -116,7 +116,7 @@ pub(crate) unsafe fn context_config(info: &lws_context_creation_info) -> Context
 ///
 /// # Safety
 /// `list` is NULL or a valid pvo list of C strings.
-unsafe fn pvo_pairs(list: *const lws_protocol_vhost_options) -> Vec<(Vec<u8>, Vec<u8>)> {
+pub(crate) unsafe fn pvo_pairs(list: *const lws_protocol_vhost_options) -> Vec<(Vec<u8>, Vec<u8>)> {
     // SAFETY: per the caller.
     unsafe { pvo_list(list) }
         .into_iter()
@@ -184,6 +184,9 @@ unsafe fn mount_list(mut list: *const lws_http_mount) -> Vec<Mount> {
             extra_mimetypes,
             interpret,
             cgienv: m.cgienv as usize,
+            // SAFETY: cgienv is NULL or a valid list of C strings.
+            cgi_env: unsafe { pvo_pairs(m.cgienv) },
+            cgi_timeout: u32::try_from(m.cgi_timeout).unwrap_or(0),
             cache_max_age: m.cache_max_age,
             cache_reusable: m.cache_flags & 1 != 0,
             cache_revalidate: m.cache_flags & 2 != 0,

@@ -13,7 +13,7 @@ use std::ptr;
 
 use super::enums::{lws_spa_fileupload_states, SpaFileuploadState};
 use super::guard;
-use super::types::{lws, lws_protocol_vhost_options, lws_spa, lws_spa_fileupload_cb};
+use super::types::{lws, lws_spa, lws_spa_fileupload_cb};
 use crate::http::forms::{Encoding, FileEvent, Form, FormError};
 use crate::http::tokens;
 
@@ -354,30 +354,6 @@ pub unsafe extern "C" fn lws_spa_destroy(spa: *mut lws_spa) -> c_int {
         drop(unsafe { Box::from_raw(spa.cast::<Spa>()) });
         0
     })
-}
-
-#[allow(unused_variables)] // (until it is implemented)
-#[no_mangle]
-pub extern "C" fn lws_cgi(
-    wsi: *mut lws,
-    exec_array: *const *const c_char,
-    script_uri_path_len: c_int,
-    timeout_secs: c_int,
-    mp_cgienv: *const lws_protocol_vhost_options,
-) -> c_int {
-    not_yet!("lws_cgi", -1)
-}
-
-#[allow(unused_variables)] // (until it is implemented)
-#[no_mangle]
-pub extern "C" fn lws_cgi_write_split_stdout_headers(wsi: *mut lws) -> c_int {
-    not_yet!("lws_cgi_write_split_stdout_headers", -1)
-}
-
-#[allow(unused_variables)] // (until it is implemented)
-#[no_mangle]
-pub extern "C" fn lws_cgi_kill(wsi: *mut lws) -> c_int {
-    not_yet!("lws_cgi_kill", -1)
 }
 
 #[cfg(test)]

@@ -449,7 +449,12 @@ pub unsafe extern "C" fn lws_get_mimetype(
 }
 
 /// The protocol callback used when the application gives no protocols: 404
-/// for every request, then close.
+/// for every request, then close. Applications also delegate to it, for
+/// what it does with a script `lws_cgi` runs (the original's policy): the
+/// script's stdout goes to the client on each HTTP_WRITEABLE
+/// (`lws_cgi_write_split_stdout_headers`), asked for when stdout has
+/// something; body bytes are written to its stdin; stderr is left to the
+/// library, which logs it; CGI_TERMINATED closes the connection.
 ///
 /// # Safety
 /// Called by the library as a protocol callback.
@@ -461,11 +466,57 @@ pub unsafe extern "C" fn lws_callback_http_dummy(
     r#in: *mut c_void,
     len: usize,
 ) -> c_int {
-    let _ = (user, r#in, len);
-    if reason.0 == R::LWS_CALLBACK_HTTP as u32 {
+    let _ = (user, len);
+    let r = reason.0;
+    if r == R::LWS_CALLBACK_HTTP as u32 {
         // SAFETY: the library passes a live connection.
         unsafe { lws_return_http_status(wsi, 404, ptr::null()) };
         return -1;
     }
-    0
+    if r == R::LWS_CALLBACK_HTTP_WRITEABLE as u32 {
+        // SAFETY: as above.
+        if unsafe { super::wsi::lws_is_cgi(wsi) } != 0
+            && unsafe { super::cgi::lws_cgi_write_split_stdout_headers(wsi) } < 0
+        {
+            return -1;
+        }
+        return 0;
+    }
+    if r == R::LWS_CALLBACK_CGI_TERMINATED as u32 {
+        return -1;
+    }
+    let is_cgi = r == R::LWS_CALLBACK_CGI as u32;
+    if !is_cgi && r != R::LWS_CALLBACK_CGI_STDIN_DATA as u32 {
+        return 0;
+    }
+    // SAFETY: the CGI callbacks pass a struct lws_cgi_args.
+    let Some(args) = (unsafe { r#in.cast::<super::types::lws_cgi_args>().as_ref() }) else {
+        return 0;
+    };
+    if is_cgi {
+        if args.ch.0 == super::enums::lws_enum_stdinouterr::LWS_STDOUT as u32 {
+            // SAFETY: as above.
+            unsafe { super::write::lws_callback_on_writable(wsi) };
+        }
+        return 0;
+    }
+    // CGI_STDIN_DATA: as much as the pipe takes now (the rest is offered
+    // again when it drains)
+    if args.stdwsi.is_null() || args.data.is_null() || args.len <= 0 {
+        return 0;
+    }
+    // SAFETY: stdwsi points at the script's three pipe handles.
+    let stdin = unsafe { *args.stdwsi };
+    let Some(pipe) = handle::conn("lws_callback_http_dummy", stdin) else {
+        return -1;
+    };
+    // SAFETY: the library passes `len` readable bytes at `data`.
+    let data = unsafe { std::slice::from_raw_parts(args.data, args.len as usize) };
+    match crate::plat::proc::write(pipe.fd(), data) {
+        Ok(n) => c_int::try_from(n).unwrap_or(c_int::MAX),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+        // the script stopped reading: the rest of the body is dropped
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => args.len,
+        Err(_) => -1,
+    }
 }

@@ -8,10 +8,7 @@
 //!   and a bad argument gets the failure value;
 //! - memory C lends us (info structs, protocol arrays, strings) is borrowed for
 //!   the lifetime the API documents; memory we hand out (`struct lws *`, user
-//!   data, returned strings) stays ours to free;
-//! - a function whose behaviour belongs to a later milestone says so through
-//!   [`not_yet!`] and returns the failure value; the README's compatibility
-//!   table lists each of them.
+//!   data, returned strings) stays ours to free.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -31,20 +28,6 @@ pub(crate) fn guard<T>(name: &str, failure: T, body: impl FnOnce() -> T) -> T {
     }
 }
 
-/// An export that is declared and linkable but not implemented yet: logs an
-/// error naming it and returns the API's failure value.
-macro_rules! not_yet {
-    ($name:literal) => {
-        not_yet!($name, ())
-    };
-    ($name:literal, $failure:expr) => {
-        $crate::ffi::guard($name, $failure, || {
-            lwsl_err!("{}: not implemented yet", $name);
-            $failure
-        })
-    };
-}
-
 /// `CONTEXT_PORT_NO_LISTEN`: a vhost that listens nowhere (client only).
 pub(crate) const CONTEXT_PORT_NO_LISTEN: std::os::raw::c_int = -1;
 
@@ -52,6 +35,7 @@ pub mod enums;
 pub mod types;
 
 pub mod callback;
+pub mod cgi;
 pub mod client;
 pub mod context;
 pub mod eventlib;
@@ -82,11 +66,24 @@ mod tests {
     }
 
     #[test]
-    fn not_yet_returns_the_failure_value() {
-        assert_eq!(super::forms::lws_cgi_kill(std::ptr::null_mut()), -1);
-        assert_eq!(
-            super::forms::lws_cgi_write_split_stdout_headers(std::ptr::null_mut()),
-            -1
-        );
+    fn cgi_exports_refuse_null() {
+        // SAFETY: NULL is a documented argument.
+        unsafe {
+            assert_eq!(super::cgi::lws_cgi_kill(std::ptr::null_mut()), -1);
+            assert_eq!(
+                super::cgi::lws_cgi_write_split_stdout_headers(std::ptr::null_mut()),
+                -1
+            );
+            assert_eq!(
+                super::cgi::lws_cgi(
+                    std::ptr::null_mut(),
+                    std::ptr::null(),
+                    0,
+                    0,
+                    std::ptr::null()
+                ),
+                -1
+            );
+        }
     }
 }

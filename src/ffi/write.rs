@@ -159,7 +159,10 @@ pub unsafe extern "C" fn lws_write(
     // SAFETY: per this function's contract; a length past the buffer only
     // reaches the kernel (see core_http::write).
     let data = unsafe { std::slice::from_raw_parts(buf, len) };
-    guard("lws_write", -1, || core_http::write(&conn, data))
+    guard("lws_write", -1, || {
+        crate::conn::cgi::note_app_write(&conn);
+        core_http::write(&conn, data)
+    })
 }
 
 fn fin_of(protocol: WriteProtocol) -> bool {
@@ -266,7 +269,9 @@ pub unsafe extern "C" fn lws_rx_flow_control(wsi: *mut lws, enable: c_int) -> c_
         return -1;
     };
     guard("lws_rx_flow_control", -1, || {
-        core_ws::flow_control(&conn, enable != 0)
+        // (a CGI pipe: its events stop / resume)
+        crate::conn::cgi::pipe_flow(&conn, enable != 0)
+            .unwrap_or_else(|| core_ws::flow_control(&conn, enable != 0))
     })
 }
 

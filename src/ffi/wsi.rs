@@ -224,11 +224,14 @@ pub unsafe extern "C" fn lws_is_ssl(wsi: *mut lws) -> c_int {
     handle::conn("lws_is_ssl", wsi).map_or(0, |c| c_int::from(crate::conn::http::is_tls(&c)))
 }
 
-/// Whether the connection is a CGI pipe: never, as no CGI runs yet.
+/// Whether a CGI script runs for this connection (`lws_cgi` or a CGI
+/// mount): 1 or 0.
+///
+/// # Safety
+/// `wsi` is NULL or a live connection.
 #[no_mangle]
-pub extern "C" fn lws_is_cgi(wsi: *mut lws) -> c_int {
-    let _ = wsi;
-    0
+pub unsafe extern "C" fn lws_is_cgi(wsi: *mut lws) -> c_int {
+    handle::conn("lws_is_cgi", wsi).map_or(0, |c| c_int::from(crate::conn::cgi::is_cgi(&c)))
 }
 
 fn peer_of(conn: &Conn) -> Option<SocketAddr> {

@@ -25,6 +25,9 @@ pub struct HeaderTable {
     frags: Vec<Fragment>,
     max_data: usize,
     limits: Option<Box<[u16]>>,
+    /// the request's query string as it came (without `?`), for CGI's
+    /// QUERY_STRING; None when the target had no `?`
+    query: Option<Vec<u8>>,
 }
 
 impl HeaderTable {
@@ -37,6 +40,7 @@ impl HeaderTable {
             frags: Vec::with_capacity(MAX_FRAGMENTS),
             max_data,
             limits: token_limits.map(Into::into),
+            query: None,
         }
     }
 
@@ -48,6 +52,17 @@ impl HeaderTable {
     pub fn reset(&mut self) {
         self.data.clear();
         self.frags.clear();
+        self.query = None;
+    }
+
+    /// Keeps the request's raw query string (the bytes after `?`).
+    pub fn set_query(&mut self, query: Option<&[u8]>) {
+        self.query = query.map(<[u8]>::to_vec);
+    }
+
+    /// The raw query string, if the request target had a `?`.
+    pub fn query(&self) -> Option<&[u8]> {
+        self.query.as_deref()
     }
 
     /// How many bytes one fragment of `token` keeps before it is truncated.

@@ -124,6 +124,7 @@ pub fn parse_head(buf: &[u8], table: &mut HeaderTable) -> Result<Option<usize>, 
     // token limit, as in lws.
     let limit = table.limit(method.uri_token());
     let (path, query) = uri::split_target(target.as_bytes());
+    table.set_query(query);
     table.push_with(method.uri_token(), limit, |out| {
         uri::normalise_path(path, limit, out).map_err(HeadError::from)
     })?;

@@ -202,6 +202,10 @@ macro_rules! lwsl_err {
     ($($arg:tt)*) => { lws_log!($crate::plat::log::ERR, "{}\n", format_args!($($arg)*)) };
 }
 
+macro_rules! lwsl_warn {
+    ($($arg:tt)*) => { lws_log!($crate::plat::log::WARN, "{}\n", format_args!($($arg)*)) };
+}
+
 macro_rules! lwsl_notice {
     ($($arg:tt)*) => { lws_log!($crate::plat::log::NOTICE, "{}\n", format_args!($($arg)*)) };
 }

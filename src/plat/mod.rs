@@ -1,5 +1,5 @@
 //! Platform services: logging, daemonizing, clock, epoll, libuv / libev
-//! loops, sockets, threads, shared objects (plugins).
+//! loops, sockets, threads, shared objects (plugins), CGI processes.
 
 #[macro_use]
 pub mod log;
@@ -11,6 +11,7 @@ pub mod epoll;
 /// cbindgen:ignore
 pub mod evloop;
 pub mod mem;
+pub mod proc;
 pub mod sock;
 pub mod sysinfo;
 pub mod thread;

@@ -210,11 +210,24 @@ pub fn sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) 
 
 /// The peer address of a connected socket.
 pub fn peer_addr(fd: RawFd) -> Option<SocketAddr> {
-    // SAFETY: getpeername fills a local sockaddr_storage of the given size.
+    socket_addr(fd, libc::getpeername)
+}
+
+/// The local address of a socket.
+pub fn local_addr(fd: RawFd) -> Option<SocketAddr> {
+    socket_addr(fd, libc::getsockname)
+}
+
+type NameFn =
+    unsafe extern "C" fn(libc::c_int, *mut libc::sockaddr, *mut libc::socklen_t) -> libc::c_int;
+
+fn socket_addr(fd: RawFd, name: NameFn) -> Option<SocketAddr> {
+    // SAFETY: getpeername / getsockname fill a local sockaddr_storage of
+    // the given size.
     unsafe {
         let mut storage: libc::sockaddr_storage = std::mem::zeroed();
         let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        if libc::getpeername(
+        if name(
             fd,
             (&mut storage as *mut libc::sockaddr_storage).cast(),
             &mut len,

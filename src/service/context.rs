@@ -70,6 +70,9 @@ pub struct Context {
     pub created: std::time::Instant,
     /// address of the C-side handle (`struct lws_context *`)
     c_handle: std::sync::atomic::AtomicUsize,
+    /// CGI scripts started, and those still running (server-status)
+    pub cgi_spawned: std::sync::atomic::AtomicUsize,
+    pub cgi_alive: std::sync::atomic::AtomicUsize,
 }
 
 /// The context a vhost belongs to, while it lives.
@@ -107,6 +110,8 @@ impl Context {
             destroying: AtomicBool::new(false),
             created: std::time::Instant::now(),
             c_handle: std::sync::atomic::AtomicUsize::new(0),
+            cgi_spawned: std::sync::atomic::AtomicUsize::new(0),
+            cgi_alive: std::sync::atomic::AtomicUsize::new(0),
         }))
     }
 
@@ -365,6 +370,8 @@ impl Context {
         for pt in &self.pts {
             pt.close_all();
         }
+        // the scripts their connections ran end with the context
+        crate::conn::cgi::reap_all(self);
         if self.protocols_ready.load(Ordering::Acquire) {
             for vhost in self.vhosts() {
                 for i in 0..vhost.protocols.len() {

@@ -328,11 +328,11 @@ impl Pt {
         }
     }
 
-    fn take_serv_buf(&self) -> Vec<u8> {
+    pub(crate) fn take_serv_buf(&self) -> Vec<u8> {
         std::mem::take(&mut self.state.borrow().serv_buf)
     }
 
-    fn put_serv_buf(&self, buf: Vec<u8>) {
+    pub(crate) fn put_serv_buf(&self, buf: Vec<u8>) {
         self.state.borrow().serv_buf = buf;
     }
 }
@@ -605,8 +605,14 @@ fn scan_timeouts(pt: &Pt) {
             .collect()
     };
     for (conn, why) in expired {
-        close(&conn, CloseWhy::Timeout(why));
+        if why == http::reason_t(crate::ffi::enums::pending_timeout::PENDING_TIMEOUT_CGI) {
+            // a CGI script is stopped; a mount still answers the client
+            crate::conn::cgi::timed_out(&conn);
+        } else {
+            close(&conn, CloseWhy::Timeout(why));
+        }
     }
+    crate::conn::cgi::reap_scan(now);
     let interval = u64::from(pt.ping_interval);
     if interval > 0 {
         for conn in pt.connections() {
@@ -616,9 +622,19 @@ fn scan_timeouts(pt: &Pt) {
 }
 
 fn service_conn(conn: &Arc<Conn>, r: Ready) {
-    let is_listener = matches!(conn.state().role, Role::Listener(_));
+    let (is_listener, is_pipe) = {
+        let st = conn.state();
+        (
+            matches!(st.role, Role::Listener(_)),
+            matches!(st.role, Role::CgiPipe(_)),
+        )
+    };
     if is_listener {
         accept(conn);
+        return;
+    }
+    if is_pipe {
+        crate::conn::cgi::on_pipe_event(conn, r.events);
         return;
     }
     if r.events & HANGUP != 0 && r.events & READABLE == 0 {
@@ -697,6 +713,8 @@ pub fn close(conn: &Arc<Conn>, why: CloseWhy) {
     if conn.is_dead() {
         return;
     }
+    // a CGI script running for it is stopped
+    crate::conn::cgi::on_close(conn);
     // a closing parent first hard-closes its children (CONTRACT §1)
     let children = std::mem::take(&mut conn.state().children);
     for child in children.iter().filter_map(std::sync::Weak::upgrade) {

@@ -122,10 +122,11 @@ pub fn context_json(ctx: &Context, version: &str) -> String {
     let alive: usize = ctx.pts.iter().map(|pt| pt.fd_count()).sum();
     let _ = write!(
         o,
-        "\"contexts\":[\n{{ \"context_uptime\":\"{}\",\n\"cgi_spawned\":\"0\",\n\
+        "\"contexts\":[\n{{ \"context_uptime\":\"{}\",\n\"cgi_spawned\":\"{}\",\n\
          \"pt_fd_max\":\"{}\",\n\"ah_pool_max\":\"{}\",\n\"deprecated\":\"0\",\n\
          \"wsi_alive\":\"{}\",\n\"pt\":[\n ",
         ctx.created.elapsed().as_secs(),
+        ctx.cgi_spawned.load(std::sync::atomic::Ordering::Relaxed),
         ctx.cfg.fd_limit_per_thread,
         ctx.cfg.max_http_header_pool,
         alive,
@@ -170,8 +171,15 @@ pub fn context_json(ctx: &Context, version: &str) -> String {
         o,
         "],\n\"listen_wsi\":\"{}\",\n \"rx\":\"{}\",\n \"tx\":\"{}\",\n \"conn\":\"{}\",\n \
          \"trans\":\"{}\",\n \"ws_upg\":\"{}\",\n \"rejected\":\"{}\",\n \"http2_upg\":\"0\",\n \
-         \"cgi_alive\":\"0\"\n }}]}}\n",
-        listening, sum.rx, sum.tx, sum.conn, sum.trans, sum.ws_upg, sum.rejected
+         \"cgi_alive\":\"{}\"\n }}]}}\n",
+        listening,
+        sum.rx,
+        sum.tx,
+        sum.conn,
+        sum.trans,
+        sum.ws_upg,
+        sum.rejected,
+        ctx.cgi_alive.load(std::sync::atomic::Ordering::Relaxed)
     );
     o
 }

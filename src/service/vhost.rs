@@ -56,6 +56,10 @@ pub struct Mount {
     /// address of the application's `cgienv` list (0 = none), handed to
     /// HTTP_PMO as it is
     pub cgienv: usize,
+    /// the same list's pairs: a CGI mount's extra environment
+    pub cgi_env: Vec<(Vec<u8>, Vec<u8>)>,
+    /// seconds a CGI mount's script may go without activity (0: 5)
+    pub cgi_timeout: u32,
     pub cache_max_age: i32,
     pub cache_reusable: bool,
     pub cache_revalidate: bool,
@@ -219,6 +223,8 @@ mod tests {
             extra_mimetypes: Vec::new(),
             interpret: Vec::new(),
             cgienv: 0,
+            cgi_env: Vec::new(),
+            cgi_timeout: 0,
             cache_max_age: 0,
             cache_reusable: false,
             cache_revalidate: false,
