@@ -477,19 +477,7 @@ pub(crate) fn deliver_body(conn: &Arc<Conn>) -> Step {
         if waiting {
             return Step::Wait;
         }
-        let Some((chunk, done)) = with_http(conn, |h| {
-            let n =
-                h.rx.len()
-                    .min(STDIN_CHUNK)
-                    .min(usize::try_from(h.body_remaining).unwrap_or(usize::MAX));
-            let chunk: Vec<u8> = h.rx.drain(..n).collect();
-            h.body_remaining -= n as u64;
-            let done = h.body_remaining == 0;
-            if done {
-                h.phase = Phase::Responding;
-            }
-            (chunk, done)
-        }) else {
+        let Some((chunk, done)) = http::take_body(conn, STDIN_CHUNK) else {
             return Step::Wait;
         };
         if !chunk.is_empty() && !broken {

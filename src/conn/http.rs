@@ -638,18 +638,13 @@ fn header_value(ah: &HeaderTable, token: usize) -> Vec<u8> {
     v
 }
 
-/// HTTP_BODY for what has arrived of the declared body, then
-/// HTTP_BODY_COMPLETION when all of it has.
-fn deliver_body(conn: &Arc<Conn>) -> Step {
-    // a CGI script's stdin takes the body instead of HTTP_BODY
-    if with_http(conn, |h| h.cgi.is_some()).unwrap_or(false) {
-        return super::cgi::deliver_body(conn);
-    }
-    let chunk_max = conn.ctx.cfg.pt_serv_buf_size.max(1);
-    let Some((mut chunk, done)) = with_http(conn, |h| {
+/// Up to `max` bytes of the request body that have arrived, and whether
+/// that was the last of it (the connection then goes on to respond).
+pub(crate) fn take_body(conn: &Conn, max: usize) -> Option<(Vec<u8>, bool)> {
+    with_http(conn, |h| {
         let n =
             h.rx.len()
-                .min(chunk_max)
+                .min(max)
                 .min(usize::try_from(h.body_remaining).unwrap_or(usize::MAX));
         let chunk: Vec<u8> = h.rx.drain(..n).collect();
         h.body_remaining -= n as u64;
@@ -658,7 +653,18 @@ fn deliver_body(conn: &Arc<Conn>) -> Step {
             h.phase = Phase::Responding;
         }
         (chunk, done)
-    }) else {
+    })
+}
+
+/// HTTP_BODY for what has arrived of the declared body, then
+/// HTTP_BODY_COMPLETION when all of it has.
+fn deliver_body(conn: &Arc<Conn>) -> Step {
+    // a CGI script's stdin takes the body instead of HTTP_BODY
+    if with_http(conn, |h| h.cgi.is_some()).unwrap_or(false) {
+        return super::cgi::deliver_body(conn);
+    }
+    let chunk_max = conn.ctx.cfg.pt_serv_buf_size.max(1);
+    let Some((mut chunk, done)) = take_body(conn, chunk_max) else {
         return Step::Wait;
     };
     if !chunk.is_empty() {
