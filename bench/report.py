@@ -946,7 +946,15 @@ def build_patterns(runs, out):
         w("")
 
     # ---------------------------------------------------------- syscalls
-    sc = sorted({c[4:] for (c, _) in runs if c.startswith("sys:")})
+    def case_key(c):
+        """By kind (in the order of the sections), then by the numbers."""
+        kinds = ["echo", "paced", "flowecho", "flowpaced", "broadcast", "broadcastpaced", "push",
+                 "chops", "chopsflow", "threads1", "threads2"]
+        kind, _, rest = c.partition("-")
+        nums = tuple(float(x) for x in rest.replace("@", "x").replace("+", "x").split("x") if x)
+        return (kinds.index(kind) if kind in kinds else len(kinds), kind, nums)
+
+    sc = sorted({c[4:] for (c, _) in runs if c.startswith("sys:")}, key=case_key)
     if sc:
         w("## System calls per message, by call")
         w("")
@@ -957,7 +965,9 @@ def build_patterns(runs, out):
         w("leaves out what arrived from before strace attached. A message is a round trip")
         w("(echo), a delivery to a receiver (broadcast) or a pushed counter (push). The floor is")
         w("about 3 for one connection (wait, read, write) and 2 for many (read and write; waits")
-        w("shared).")
+        w("shared). Where the reads depend on how fast the server is (chops: how many 64-byte")
+        w("segments are in by the time it reads), strace's slow-down makes each read take more:")
+        w("there the count is a lower bound.")
         w("")
         w("| case | ours | theirs | ours by call | theirs by call |")
         w("| --- | ---: | ---: | --- | --- |")
