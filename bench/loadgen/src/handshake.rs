@@ -79,7 +79,12 @@ pub fn accept_for(key: &str) -> String {
 
 /// The upgrade request and the Sec-WebSocket-Accept value it must get back;
 /// `extensions`, if any, is offered in Sec-WebSocket-Extensions.
-pub fn request(port: u16, nonce: [u8; 16], extensions: Option<&str>) -> (Vec<u8>, String) {
+pub fn request(
+    port: u16,
+    nonce: [u8; 16],
+    protocol: &str,
+    extensions: Option<&str>,
+) -> (Vec<u8>, String) {
     let key = base64(&nonce);
     let ext = extensions.map_or(String::new(), |e| {
         format!("Sec-WebSocket-Extensions: {e}\r\n")
@@ -87,7 +92,7 @@ pub fn request(port: u16, nonce: [u8; 16], extensions: Option<&str>) -> (Vec<u8>
     let req = format!(
         "GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n\
          Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n\
-         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: echo\r\n{ext}\r\n"
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: {protocol}\r\n{ext}\r\n"
     );
     (req.into_bytes(), accept_for(&key))
 }

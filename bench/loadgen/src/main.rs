@@ -43,15 +43,56 @@
 //!       first sends one S-byte message and waits for its echo (so with
 //!       --deflate both sides have compressed and decompressed once); the
 //!       load generator then drops its own compression state.
+//!       With --protocol NAME (default "echo") the connections ask for
+//!       that subprotocol: "flow-echo" is bench/echo-server.c's lws
+//!       test-echo pattern, which echoes each RECEIVE chunk as a fragment
+//!       (the fragments are put together and the message checked whole;
+//!       "frames_per_msg" says how many came per message). With --chop K
+//!       every send() carries at most K bytes (TCP_NODELAY is on, so on
+//!       loopback about one TCP segment each): a big message arrives at
+//!       the server in tiny pieces.
 //!   lws-loadgen connrate --port P --seconds T [--conns C]
 //!       C parallel loops of connect + upgrade + close handshake; prints
 //!       connections/s as JSON. Failures are counted (exit status 1).
+//!   lws-loadgen broadcast --port P --conns N --size S --seconds T
+//!                         [--window K] [--rate R] [--warmup W] [--server-pid PID]
+//!       lws' mirror pattern (protocol "lws-mirror-protocol"): one sender
+//!       and N receivers. The sender sends S-byte text messages ("<seq> "
+//!       and padding) with at most K (default 64, well inside the mirror's
+//!       ring of 512) not yet delivered to every connection (the sender
+//!       gets its own messages back too), and with --rate no more than R
+//!       per second. Every receiver must get every message in order (a gap
+//!       exits with status 2). Prints deliveries per second (receiver
+//!       side), messages sent per second, delivery latency (send to
+//!       receipt) p50/p99, the server's CPU per 100k deliveries.
+//!   lws-loadgen push --port P --conns N --seconds T [--interval-ms I]
+//!                    [--warmup W] [--server-pid PID]
+//!       lws' dumb-increment (protocol "dumb-increment-protocol"): N
+//!       connections that only receive; the server pushes "<counter>
+//!       <tick µs>" to each every I ms (default 50). Every connection's
+//!       counters must go up by one (a gap exits with status 2) and every
+//!       connection must get some in the measured window (else status 1).
+//!       Prints messages per second, the fewest and most one connection
+//!       got against the I-ms ticks of the window, the lag from the
+//!       server's tick (CLOCK_MONOTONIC) to receipt p50/p99, the server's
+//!       CPU use and CPU per 100k messages.
+//!   Every measured mode (echo, broadcast, push) with --server-pid also
+//!   reports the server's RSS at the end of the window ("server_rss_kb"),
+//!   and with --strace FILE also counts the server's system calls in the
+//!   window with `strace -c -f -p PID -o FILE` (see strace.rs): echo and
+//!   broadcast stop sending and wait for every message in flight both
+//!   before strace attaches and before it detaches, so that the window
+//!   holds whole messages only; push cannot be stopped and counts the
+//!   messages received between attach and detach. The JSON then has
+//!   "syscalls": total, messages, per message, and per message for each
+//!   system call.
 //!
 //! Only loopback: the target is always 127.0.0.1.
 
 mod frame;
 mod handshake;
 mod pmd;
+mod strace;
 
 use std::io::Write;
 use std::process::exit;
@@ -65,6 +106,8 @@ use frame::{OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT};
 const OPENING_AT_ONCE: usize = 100;
 /// A handshake or an echo taking longer than this is a failure.
 const STALL: Duration = Duration::from_secs(10);
+/// The same while strace slows the server down (--strace runs).
+const STALL_TRACED: Duration = Duration::from_secs(120);
 /// --tolerate-mismatch: an echo not back after this long is counted as
 /// lost (and its connection replaced) instead.
 const LOST_AFTER: Duration = Duration::from_secs(1);
@@ -84,6 +127,8 @@ enum Mode {
     Echo,
     Idle,
     ConnRate,
+    Broadcast,
+    Push,
 }
 
 struct Options {
@@ -104,14 +149,29 @@ struct Options {
     tolerate_mismatch: bool,
     /// idle: the size of one message each connection sends first (0: none)
     first: usize,
+    /// the subprotocol asked for
+    protocol: String,
+    /// echo: bytes per send() at most (0: no limit)
+    chop: usize,
+    /// echo, broadcast, push: count the server's system calls (strace -c)
+    /// into this file
+    strace: Option<String>,
+    /// broadcast: messages not yet delivered to everyone at most
+    window: usize,
+    /// push: the server's tick
+    interval_ms: f64,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: lws-loadgen echo --port P --conns N --size S --seconds T [--warmup W] [--rate R] [--pings K] [--server-pid PID]\n\
-         \x20                       [--deflate [--tolerate-mismatch]]\n\
+         \x20                       [--deflate [--tolerate-mismatch]] [--protocol NAME] [--chop K] [--strace FILE]\n\
          \x20      lws-loadgen idle --port P --conns N [--deflate] [--first S]\n\
-         \x20      lws-loadgen connrate --port P --seconds T [--conns C] [--server-pid PID]"
+         \x20      lws-loadgen connrate --port P --seconds T [--conns C] [--server-pid PID]\n\
+         \x20      lws-loadgen broadcast --port P --conns N --size S --seconds T [--window K] [--rate R]\n\
+         \x20                            [--warmup W] [--server-pid PID] [--strace FILE]\n\
+         \x20      lws-loadgen push --port P --conns N --seconds T [--interval-ms I] [--warmup W]\n\
+         \x20                       [--server-pid PID] [--strace FILE]"
     );
     exit(64)
 }
@@ -122,13 +182,15 @@ fn parse_options() -> Options {
         Some("echo") => Mode::Echo,
         Some("idle") => Mode::Idle,
         Some("connrate") => Mode::ConnRate,
+        Some("broadcast") => Mode::Broadcast,
+        Some("push") => Mode::Push,
         _ => usage(),
     };
     let mut o = Options {
         mode,
         port: 0,
         conns: if mode == Mode::ConnRate { 8 } else { 1 },
-        size: 20,
+        size: if mode == Mode::Broadcast { 64 } else { 20 },
         seconds: 5.0,
         warmup: 0.5,
         rate: None,
@@ -137,6 +199,16 @@ fn parse_options() -> Options {
         deflate: false,
         tolerate_mismatch: false,
         first: 0,
+        protocol: match mode {
+            Mode::Broadcast => "lws-mirror-protocol",
+            Mode::Push => "dumb-increment-protocol",
+            _ => "echo",
+        }
+        .to_string(),
+        chop: 0,
+        strace: None,
+        window: 64,
+        interval_ms: 50.0,
     };
     let mut it = args[1..].iter();
     while let Some(flag) = it.next() {
@@ -166,6 +238,11 @@ fn parse_options() -> Options {
             "--pings" => o.pings = value.parse().unwrap_or_else(|_| bad()),
             "--server-pid" => o.server_pid = Some(value.parse().unwrap_or_else(|_| bad())),
             "--first" => o.first = value.parse().unwrap_or_else(|_| bad()),
+            "--protocol" => o.protocol = value.clone(),
+            "--chop" => o.chop = value.parse().unwrap_or_else(|_| bad()),
+            "--strace" => o.strace = Some(value.clone()),
+            "--window" => o.window = value.parse().unwrap_or_else(|_| bad()),
+            "--interval-ms" => o.interval_ms = value.parse().unwrap_or_else(|_| bad()),
             _ => usage(),
         }
     }
@@ -173,9 +250,17 @@ fn parse_options() -> Options {
         || o.conns == 0
         || o.seconds <= 0.0
         || o.warmup < 0.0
-        || o.rate.is_some_and(|r| r <= 0.0 || o.mode != Mode::Echo)
+        || o.rate
+            .is_some_and(|r| r <= 0.0 || !matches!(o.mode, Mode::Echo | Mode::Broadcast))
         || (o.pings > 0 && o.mode != Mode::Echo)
-        || (o.deflate && o.mode == Mode::ConnRate)
+        || (o.deflate && !matches!(o.mode, Mode::Echo | Mode::Idle))
+        || (o.chop > 0 && o.mode != Mode::Echo)
+        || (o.strace.is_some()
+            && (o.server_pid.is_none()
+                || !matches!(o.mode, Mode::Echo | Mode::Broadcast | Mode::Push)))
+        || o.window == 0
+        || o.interval_ms <= 0.0
+        || (o.mode == Mode::Broadcast && o.size < 24)
         || (o.tolerate_mismatch && o.mode != Mode::Echo)
         || (o.first > 0 && o.mode != Mode::Idle)
     {
@@ -262,6 +347,44 @@ fn foreign(m0: Option<f64>, m1: Option<f64>, server: f64, own: f64) -> String {
     }
 }
 
+/// The resident set of a process in kB (/proc/PID/status VmRSS).
+fn rss_kb(pid: i32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// CLOCK_MONOTONIC in µs (the clock of the push server's tick stamps).
+fn monotonic_us() -> u64 {
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000
+}
+
+/// Data frames (text, binary, continuation) received, over the whole run.
+static FRAMES_IN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The leading decimal number of a message and the one after the first
+/// space (0 if none): "<seq> ..." (broadcast), "<counter> <tick µs>" (push).
+fn two_numbers(data: &[u8]) -> Option<(u64, u64)> {
+    let digits = |d: &[u8]| -> Option<(u64, usize)> {
+        let n = d.iter().take_while(|b| b.is_ascii_digit()).count();
+        if n == 0 || n > 19 {
+            return None;
+        }
+        let v = d[..n]
+            .iter()
+            .fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
+        Some((v, n))
+    };
+    let (a, n) = digits(data)?;
+    let b = match data.get(n) {
+        Some(b' ') => digits(&data[n + 1..]).map_or(0, |(b, _)| b),
+        _ => 0,
+    };
+    Some((a, b))
+}
+
 fn own_cpu() -> f64 {
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
@@ -313,6 +436,16 @@ struct Conn {
     tolerate: bool,
     /// PINGs sent before each message
     pings: usize,
+    /// bytes per send() at most (0: no limit)
+    chop: usize,
+    /// broadcast, push: messages are "<n> <m>..." (Got::Numbers)
+    numbers: bool,
+    /// push: the counter expected next; in the measured window, the
+    /// messages received
+    expect: Option<u64>,
+    got: u64,
+    /// echo: the number of the message in flight; broadcast: the number of
+    /// the message expected next
     seq: u64,
     in_flight: bool,
     sent_at: Instant,
@@ -324,6 +457,8 @@ enum Got {
     Message(u8, Vec<u8>),
     /// an echo that matched what was sent (compared in place)
     EchoOk,
+    /// broadcast, push: a message's two numbers
+    Numbers(u64, u64),
     /// with `tolerate`: an echo that did not match (false) or could not be
     /// decompressed (true); nothing more is read from the connection
     Mismatch(bool),
@@ -388,6 +523,10 @@ impl Conn {
             scratch: Vec::new(),
             tolerate: false,
             pings: 0,
+            chop: 0,
+            numbers: false,
+            expect: None,
+            got: 0,
             seq: 0,
             in_flight: false,
             sent_at: now,
@@ -416,7 +555,10 @@ impl Conn {
     /// Writes what is queued until done or EAGAIN.
     fn flush(&mut self) -> Result<(), String> {
         while self.out_pos < self.out.len() {
-            let rest = &self.out[self.out_pos..];
+            let mut rest = &self.out[self.out_pos..];
+            if self.chop > 0 && rest.len() > self.chop {
+                rest = &rest[..self.chop];
+            }
             let n = unsafe {
                 libc::send(
                     self.fd,
@@ -575,6 +717,9 @@ impl Conn {
             }
             let data = &inp[*used + h.header_len..*used + total];
             *used += total;
+            if h.opcode < 0x8 {
+                FRAMES_IN.fetch_add(1, Ordering::Relaxed);
+            }
             match h.opcode {
                 OP_PING => self.send_control(OP_PONG, data, rng),
                 OP_PONG => {}
@@ -645,6 +790,18 @@ impl Conn {
         } else {
             data
         };
+        if self.numbers {
+            match two_numbers(data) {
+                Some((a, b)) => got.push(Got::Numbers(a, b)),
+                None => {
+                    return Err(format!(
+                        "a message that does not start with a number: {:?}",
+                        String::from_utf8_lossy(&data[..data.len().min(40)])
+                    ))
+                }
+            }
+            return Ok(true);
+        }
         if !(echo && self.in_flight) {
             got.push(Got::Message(op, data.to_vec()));
             return Ok(true);
@@ -718,6 +875,28 @@ struct Runner {
     lost: u64,
     /// --deflate: the messages
     msgs: Option<Rc<pmd::Messages>>,
+    /// echo, broadcast (--strace): no new message leaves (the closed loop's
+    /// connections wait in `waiting`)
+    paused: bool,
+    /// broadcast: the next message's number, the messages every connection
+    /// has got (all below bc_done), how many connections got each message
+    /// in flight and when it left (rings of `window`), the connections
+    /// (the sender among them), receiver-side deliveries in the window, and
+    /// the last time bc_done moved
+    bc_next: u64,
+    bc_done: u64,
+    bc_count: Vec<u32>,
+    bc_sent_at: Vec<Instant>,
+    deliveries: u64,
+    bc_progress: Instant,
+    /// seconds open_all took (broadcast, push: the server pushes meanwhile)
+    open_s: f64,
+    /// push: messages in the window, counters skipped (the first one
+    /// described), and each connection's messages in the window
+    push_msgs: u64,
+    gaps: u64,
+    first_gap: String,
+    push_counts: Vec<u64>,
 }
 
 impl Runner {
@@ -727,7 +906,10 @@ impl Runner {
             eprintln!("lws-loadgen: epoll_create1: {}", strerror(errno()));
             exit(1);
         }
-        let slots = (0..o.conns).map(|_| None).collect();
+        // (broadcast: the sender in slot 0, then the receivers)
+        let total = o.conns + usize::from(o.mode == Mode::Broadcast);
+        let slots = (0..total).map(|_| None).collect();
+        let window = o.window;
         let mut rng = Rng::new();
         let size = if o.mode == Mode::Idle {
             o.first
@@ -760,6 +942,18 @@ impl Runner {
             inflate_errors: 0,
             lost: 0,
             msgs,
+            paused: false,
+            bc_next: 0,
+            bc_done: 0,
+            bc_count: vec![0; window],
+            bc_sent_at: vec![Instant::now(); window],
+            deliveries: 0,
+            bc_progress: Instant::now(),
+            open_s: 0.0,
+            push_msgs: 0,
+            gaps: 0,
+            first_gap: String::new(),
+            push_counts: Vec::new(),
         }
     }
 
@@ -774,12 +968,18 @@ impl Runner {
         let mut c = Conn::connect(self.o.port, self.gen)?;
         let mut nonce = [0u8; 16];
         self.rng.fill(&mut nonce);
-        let (req, accept) =
-            handshake::request(self.o.port, nonce, self.o.deflate.then_some(pmd::OFFER));
+        let (req, accept) = handshake::request(
+            self.o.port,
+            nonce,
+            &self.o.protocol,
+            self.o.deflate.then_some(pmd::OFFER),
+        );
         c.out = req;
         c.accept = accept;
         c.want_deflate = self.o.deflate;
         c.tolerate = self.o.tolerate_mismatch;
+        c.chop = self.o.chop;
+        c.numbers = matches!(self.o.mode, Mode::Broadcast | Mode::Push);
         let size = match self.o.mode {
             Mode::Echo => Some(self.o.size),
             Mode::Idle if self.o.first > 0 => Some(self.o.first),
@@ -810,7 +1010,7 @@ impl Runner {
 
     /// Opens more connections while fewer than OPENING_AT_ONCE are opening.
     fn open_more(&mut self) {
-        while self.started < self.o.conns && self.started - self.opened < OPENING_AT_ONCE {
+        while self.started < self.slots.len() && self.started - self.opened < OPENING_AT_ONCE {
             let i = self.started;
             if let Err(e) = self.open(i) {
                 self.fail(&e);
@@ -857,15 +1057,17 @@ impl Runner {
             let eof = c.fill()?;
             c.take_input(echo, &mut self.rng, &mut got)?;
             let (mut close_conn, mut reopen) = (false, false);
+            let mut numbers = Vec::new();
             for g in got.drain(..) {
                 match g {
+                    Got::Numbers(a, b) => numbers.push((a, b)),
                     Got::Opened => {
                         c.since = Instant::now();
                         match self.o.mode {
                             Mode::Echo => {
                                 self.opened += 1;
                                 if self.echoing && self.running {
-                                    if self.o.rate.is_some() {
+                                    if self.o.rate.is_some() || self.paused {
                                         self.waiting.push_back(i);
                                     } else {
                                         c.send_message(&mut self.rng)?;
@@ -880,6 +1082,7 @@ impl Runner {
                                 // memory is the server's to measure)
                                 c.pmd = None;
                             }
+                            Mode::Broadcast | Mode::Push => self.opened += 1,
                             Mode::ConnRate => {
                                 self.opened += 1;
                                 c.send_control(OP_CLOSE, &1000u16.to_be_bytes(), &mut self.rng);
@@ -908,7 +1111,7 @@ impl Runner {
                             }
                         }
                         if self.running {
-                            if self.o.rate.is_some() {
+                            if self.o.rate.is_some() || self.paused {
                                 self.waiting.push_back(i);
                             } else {
                                 c.send_message(&mut self.rng)?;
@@ -964,17 +1167,135 @@ impl Runner {
             if eof {
                 return Err(format!("the server closed the connection ({:?})", c.phase));
             }
-            c.flush()
+            c.flush()?;
+            if !numbers.is_empty() {
+                match self.o.mode {
+                    Mode::Broadcast => self.broadcast_got(i, &numbers)?,
+                    _ => self.push_got(i, &numbers),
+                }
+            }
+            Ok(())
         }
     }
 
-    /// Waits up to `ms` for events and services them.
-    fn poll(&mut self, ms: i32) {
+    /// broadcast: messages `seqs` arrived at connection `i` (the sender is
+    /// 0); a gap or a message never sent ends the run (status 2).
+    fn broadcast_got(&mut self, i: usize, seqs: &[(u64, u64)]) -> Result<(), String> {
+        let now = Instant::now();
+        let w = self.o.window as u64;
+        let members = self.slots.len() as u32;
+        let Some(c) = self.slots[i].as_mut() else {
+            return Ok(());
+        };
+        for &(seq, _) in seqs {
+            if seq != c.seq || seq < self.bc_done || seq >= self.bc_next {
+                eprintln!(
+                    "lws-loadgen: BROADCAST GAP on connection {i}{}: got message #{seq}, expected #{} \
+                     (sent up to #{}, all connections have up to #{})",
+                    if i == 0 { " (the sender)" } else { "" },
+                    c.seq,
+                    self.bc_next as i64 - 1,
+                    self.bc_done as i64 - 1
+                );
+                exit(2);
+            }
+            c.seq += 1;
+            let k = (seq % w) as usize;
+            self.bc_count[k] += 1;
+            if i != 0 {
+                if let Some(win) = self.window {
+                    self.deliveries += 1;
+                    if self.bc_sent_at[k] >= win {
+                        self.latencies
+                            .push((now - self.bc_sent_at[k]).as_nanos() as u64);
+                    }
+                }
+            }
+        }
+        while self.bc_done < self.bc_next {
+            let k = (self.bc_done % w) as usize;
+            if self.bc_count[k] != members {
+                break;
+            }
+            self.bc_count[k] = 0;
+            self.bc_done += 1;
+            self.bc_progress = now;
+        }
+        self.broadcast_send()
+    }
+
+    /// broadcast: the sender sends what the window (and --rate) allow.
+    fn broadcast_send(&mut self) -> Result<(), String> {
+        if !self.running || self.paused || self.opened < self.slots.len() {
+            return Ok(());
+        }
+        let w = self.o.window as u64;
+        let limit = self.bc_done + w;
+        let due = self
+            .o
+            .rate
+            .map(|r| (self.paced_from.elapsed().as_secs_f64() * r) as u64);
+        let size = self.o.size;
+        let Some(c) = self.slots[0].as_mut() else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        let mut text = Vec::with_capacity(size);
+        while self.bc_next < limit && due.is_none_or(|d| self.released < d) {
+            text.clear();
+            let _ = write!(text, "{} ", self.bc_next);
+            text.resize(size, b'x');
+            frame::push_masked(&mut c.out, OP_TEXT, &text, self.rng.key());
+            self.bc_sent_at[(self.bc_next % w) as usize] = now;
+            self.bc_next += 1;
+            self.released += 1;
+        }
+        // credit does not pile up while the window is full
+        if let Some(d) = due {
+            if self.bc_next >= limit {
+                self.released = self.released.max(d);
+            }
+        }
+        if self.bc_next == self.bc_done {
+            self.bc_progress = now;
+        }
+        c.flush()
+    }
+
+    /// push: counters (and tick stamps) arrived at connection `i`.
+    fn push_got(&mut self, i: usize, got: &[(u64, u64)]) {
+        let now_us = monotonic_us();
+        let Some(c) = self.slots[i].as_mut() else {
+            return;
+        };
+        for &(n, tick_us) in got {
+            if let Some(e) = c.expect {
+                if n != e {
+                    if self.gaps == 0 {
+                        self.first_gap =
+                            format!("connection {i} got counter {n} after {}", e as i64 - 1);
+                    }
+                    self.gaps += 1;
+                }
+            }
+            c.expect = Some(n + 1);
+            if self.window.is_some() {
+                c.got += 1;
+                self.push_msgs += 1;
+                if tick_us > 0 && now_us >= tick_us {
+                    self.latencies.push((now_us - tick_us) * 1000);
+                }
+            }
+        }
+    }
+
+    /// Waits up to `ms` for events and services them; returns how many.
+    fn poll(&mut self, ms: i32) -> usize {
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; 512];
         let n = unsafe { libc::epoll_wait(self.ep, events.as_mut_ptr(), events.len() as i32, ms) };
         if n < 0 {
             if errno() == libc::EINTR {
-                return;
+                return 0;
             }
             self.fail(&format!("epoll_wait: {}", strerror(errno())));
         }
@@ -1007,6 +1328,7 @@ impl Runner {
                 }
             }
         }
+        n as usize
     }
 
     /// --tolerate-mismatch: counts the echo of slot `i` as lost and
@@ -1054,7 +1376,7 @@ impl Runner {
                 Phase::Open if c.in_flight => c.sent_at,
                 Phase::Open => continue,
             };
-            if now - since > STALL {
+            if now - since > self.stall() {
                 self.fail(&format!(
                     "fd {} stuck for {:?} ({:?}{})",
                     c.fd,
@@ -1080,9 +1402,15 @@ impl Runner {
     }
 
     fn open_all(&mut self) {
+        let t0 = Instant::now();
+        self.open_all_();
+        self.open_s = t0.elapsed().as_secs_f64();
+    }
+
+    fn open_all_(&mut self) {
         let mut last_check = Instant::now();
         self.open_more();
-        while self.opened < self.o.conns {
+        while self.opened < self.slots.len() {
             self.poll(100);
             self.open_more();
             if last_check.elapsed() > Duration::from_secs(1) {
@@ -1095,6 +1423,9 @@ impl Runner {
     /// --rate: sends the messages due by now from the waiting connections.
     /// Credit does not pile up while none waits (no bursts after a stall).
     fn release_paced(&mut self) {
+        if self.o.mode != Mode::Echo || self.paused {
+            return;
+        }
         let Some(rate) = self.o.rate else { return };
         let due = (self.paced_from.elapsed().as_secs_f64() * rate) as u64;
         while self.released < due {
@@ -1112,17 +1443,119 @@ impl Runner {
         }
     }
 
+    /// How long a connection, or the broadcast, may make no progress.
+    fn stall(&self) -> Duration {
+        if self.o.strace.is_some() {
+            STALL_TRACED
+        } else {
+            STALL
+        }
+    }
+
+    /// --strace: stops sending new messages and waits until none is in
+    /// flight (echo: every echo back; broadcast: every message delivered
+    /// to every connection).
+    fn quiesce(&mut self) {
+        self.paused = true;
+        let start = Instant::now();
+        loop {
+            let busy = match self.o.mode {
+                Mode::Broadcast => self.bc_done < self.bc_next,
+                _ => self
+                    .slots
+                    .iter()
+                    .flatten()
+                    .any(|c| c.phase == Phase::Open && c.in_flight),
+            };
+            if !busy {
+                return;
+            }
+            if start.elapsed() > self.stall() {
+                self.fail(&format!(
+                    "messages still in flight {:?} after sending stopped (for strace)",
+                    self.stall()
+                ));
+            }
+            self.poll(10);
+        }
+    }
+
+    /// Sends again after quiesce().
+    fn resume(&mut self) {
+        self.paused = false;
+        self.paced_from = Instant::now();
+        self.released = 0;
+        match self.o.mode {
+            Mode::Echo if self.o.rate.is_none() => {
+                while let Some(i) = self.waiting.pop_front() {
+                    let rng = &mut self.rng;
+                    if let Some(c) = self.slots[i].as_mut() {
+                        if let Err(e) = c.send_message(rng).and_then(|()| c.flush()) {
+                            self.fail(&e);
+                        }
+                    }
+                }
+            }
+            Mode::Broadcast => {
+                if let Err(e) = self.broadcast_send() {
+                    self.fail(&e);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The messages counted in the window: round trips, deliveries to the
+    /// receivers, pushed messages.
+    fn counted(&self) -> u64 {
+        match self.o.mode {
+            Mode::Broadcast => self.deliveries,
+            Mode::Push => self.push_msgs,
+            _ => self.round_trips,
+        }
+    }
+
     /// Runs `warmup` seconds, then a measured window of `seconds`, then
-    /// stops sending and resets every connection.
+    /// stops sending and resets every connection. With --strace the
+    /// server's system calls are counted over the window (see the header).
     fn measure(&mut self, warmup: f64, seconds: f64, pid: Option<i32>) -> Window {
         self.run_for(Duration::from_secs_f64(warmup));
+        let quiet = self.o.mode != Mode::Push;
+        let strace = match (self.o.strace.clone(), pid) {
+            (Some(file), Some(pid)) => {
+                if quiet {
+                    self.quiesce();
+                }
+                let st = strace::Strace::attach(pid, &file).unwrap_or_else(|e| self.fail(&e));
+                if !quiet {
+                    // push: what the server sent before strace was there
+                    // (while this waited for it) is not counted: read until
+                    // only the traced server's trickle comes
+                    let t = Instant::now();
+                    while self.poll(0) >= 32 && t.elapsed() < Duration::from_secs(1) {}
+                }
+                Some(st)
+            }
+            _ => None,
+        };
         let (cpu0, own0, m0) = (pid.and_then(process_cpu), own_cpu(), machine_cpu());
         let start = Instant::now();
         self.window = Some(start);
+        if strace.is_some() && quiet {
+            self.resume();
+        }
         self.run_for(Duration::from_secs_f64(seconds));
+        if strace.is_some() && quiet {
+            self.quiesce();
+        }
         let elapsed = start.elapsed().as_secs_f64();
         let (cpu1, own1, m1) = (pid.and_then(process_cpu), own_cpu(), machine_cpu());
+        let rss = pid.and_then(rss_kb);
+        self.window = None;
+        let counted = self.counted();
+        let syscalls = strace.map(|st| st.finish().unwrap_or_else(|e| self.fail(&e)).json(counted));
         self.running = false;
+        self.push_counts = self.slots.iter().flatten().map(|c| c.got).collect();
         self.abort_all();
         let server_cpu = cpu0.zip(cpu1).map(|(a, b)| b - a);
         Window {
@@ -1130,6 +1563,8 @@ impl Runner {
             server_cpu,
             own_cpu: own1 - own0,
             foreign: foreign(m0, m1, server_cpu.unwrap_or(0.0), own1 - own0),
+            rss_kb: rss,
+            syscalls,
         }
     }
 
@@ -1140,6 +1575,11 @@ impl Runner {
         let max_wait = if self.o.rate.is_some() { 1 } else { 100 };
         loop {
             self.release_paced();
+            if self.o.mode == Mode::Broadcast {
+                if let Err(e) = self.broadcast_send() {
+                    self.fail(&e);
+                }
+            }
             let now = Instant::now();
             if now >= end {
                 return;
@@ -1148,6 +1588,16 @@ impl Runner {
             if last_check.elapsed() > Duration::from_secs(1) {
                 self.drop_lost();
                 self.check_stalls();
+                if self.o.mode == Mode::Broadcast
+                    && self.bc_done < self.bc_next
+                    && self.bc_progress.elapsed() > self.stall()
+                {
+                    self.fail(&format!(
+                        "broadcast stuck for {:?}: message #{} not delivered to every connection",
+                        self.bc_progress.elapsed(),
+                        self.bc_done
+                    ));
+                }
                 last_check = Instant::now();
             }
         }
@@ -1162,11 +1612,35 @@ struct Window {
     server_cpu: Option<f64>,
     own_cpu: f64,
     foreign: String,
+    /// the server's RSS at the end of the window
+    rss_kb: Option<u64>,
+    /// --strace: the counts as JSON (strace::Counts::json)
+    syscalls: Option<String>,
 }
 
 impl Window {
     fn server_cpu_json(&self) -> String {
         self.server_cpu.map_or("null".into(), |c| format!("{c:.3}"))
+    }
+
+    /// ,"server_rss_kb":N[,"syscalls":{...}] (nothing without a server pid)
+    fn extra_json(&self) -> String {
+        let mut s = String::new();
+        if let Some(r) = self.rss_kb {
+            s += &format!(",\"server_rss_kb\":{r}");
+        }
+        if let Some(j) = &self.syscalls {
+            s += &format!(",\"syscalls\":{j}");
+        }
+        s
+    }
+
+    /// Server CPU seconds per 100k of `n` (JSON)
+    fn per_100k(&self, n: u64) -> String {
+        match self.server_cpu {
+            Some(c) if n > 0 => format!("{:.4}", c / n as f64 * 100_000.0),
+            _ => "null".into(),
+        }
     }
 }
 
@@ -1227,14 +1701,14 @@ fn echo(o: Options) {
     r.echoing = true;
     let w = r.measure(warmup, seconds, pid);
     r.latencies.sort_unstable();
-    let per_100k = match w.server_cpu {
-        Some(c) if r.round_trips > 0 => format!("{:.4}", c / r.round_trips as f64 * 100_000.0),
-        _ => "null".into(),
-    };
+    let per_100k = w.per_100k(r.round_trips);
+    let frames = FRAMES_IN.load(Ordering::Relaxed);
     println!(
-        "{{\"mode\":\"echo\",\"conns\":{},\"size\":{},\"rate\":{},\"pings\":{},\"seconds\":{:.3},\"round_trips\":{},\
+        "{{\"mode\":\"echo\",\"protocol\":\"{}\",\"chop\":{},\"conns\":{},\"size\":{},\"rate\":{},\"pings\":{},\"seconds\":{:.3},\"round_trips\":{},\
          \"rtps\":{:.1},\"p50_us\":{:.1},\"p99_us\":{:.1},\"errors\":0,\"server_cpu_s\":{},\
-         \"server_cpu_s_per_100k\":{},\"loadgen_cpu_s\":{:.3},\"foreign_cpu_s\":{}{}}}",
+         \"server_cpu_s_per_100k\":{},\"loadgen_cpu_s\":{:.3},\"foreign_cpu_s\":{},\"frames_per_msg\":{}{}{}}}",
+        r.o.protocol.replace(['"', '\\'], ""),
+        r.o.chop,
         r.o.conns,
         r.o.size,
         r.o.rate.map_or("null".into(), |v| format!("{v}")),
@@ -1248,10 +1722,103 @@ fn echo(o: Options) {
         per_100k,
         w.own_cpu,
         w.foreign,
+        if r.checked > 0 { format!("{:.3}", frames as f64 / r.checked as f64) } else { "null".into() },
+        w.extra_json(),
         if r.o.deflate || r.o.tolerate_mismatch { deflate_json(&r) } else { String::new() }
     );
     if r.round_trips == 0 {
         r.fail("no round trip completed");
+    }
+}
+
+fn broadcast(o: Options) {
+    let (seconds, warmup, pid) = (o.seconds, o.warmup, o.server_pid);
+    let mut r = Runner::new(o);
+    r.open_all();
+    r.paced_from = Instant::now();
+    r.bc_progress = Instant::now();
+    if let Err(e) = r.broadcast_send() {
+        r.fail(&e);
+    }
+    let w = r.measure(warmup, seconds, pid);
+    r.latencies.sort_unstable();
+    println!(
+        "{{\"mode\":\"broadcast\",\"receivers\":{},\"size\":{},\"window\":{},\"rate\":{},\"seconds\":{:.3},\
+         \"sent\":{},\"deliveries\":{},\"dps\":{:.1},\"sent_per_s\":{:.1},\"p50_us\":{:.1},\"p99_us\":{:.1},\
+         \"server_cpu_s\":{},\"server_cpu_s_per_100k\":{},\"loadgen_cpu_s\":{:.3},\"foreign_cpu_s\":{},\"open_s\":{:.2}{}}}",
+        r.o.conns,
+        r.o.size,
+        r.o.window,
+        r.o.rate.map_or("null".into(), |v| format!("{v}")),
+        w.elapsed,
+        r.bc_next,
+        r.deliveries,
+        r.deliveries as f64 / w.elapsed,
+        r.deliveries as f64 / r.o.conns as f64 / w.elapsed,
+        percentile(&r.latencies, 50.0),
+        percentile(&r.latencies, 99.0),
+        w.server_cpu_json(),
+        w.per_100k(r.deliveries),
+        w.own_cpu,
+        w.foreign,
+        r.open_s,
+        w.extra_json()
+    );
+    if r.deliveries == 0 {
+        r.fail("no message delivered");
+    }
+}
+
+fn push(o: Options) {
+    let (seconds, warmup, pid) = (o.seconds, o.warmup, o.server_pid);
+    let mut r = Runner::new(o);
+    r.open_all();
+    let w = r.measure(warmup, seconds, pid);
+    r.latencies.sort_unstable();
+    let mut counts = r.push_counts.clone();
+    counts.sort_unstable();
+    let (min, max) = (
+        counts.first().copied().unwrap_or(0),
+        counts.last().copied().unwrap_or(0),
+    );
+    let silent = counts.iter().filter(|&&n| n == 0).count();
+    println!(
+        "{{\"mode\":\"push\",\"conns\":{},\"interval_ms\":{},\"seconds\":{:.3},\"messages\":{},\"mps\":{:.1},\
+         \"ticks\":{:.1},\"per_conn_min\":{},\"per_conn_max\":{},\"silent_conns\":{},\"gaps\":{},\
+         \"p50_us\":{:.1},\"p99_us\":{:.1},\"server_cpu_s\":{},\"server_cpu_s_per_100k\":{},\
+         \"loadgen_cpu_s\":{:.3},\"foreign_cpu_s\":{},\"open_s\":{:.2}{}}}",
+        r.o.conns,
+        r.o.interval_ms,
+        w.elapsed,
+        r.push_msgs,
+        r.push_msgs as f64 / w.elapsed,
+        w.elapsed * 1000.0 / r.o.interval_ms,
+        min,
+        max,
+        silent,
+        r.gaps,
+        percentile(&r.latencies, 50.0),
+        percentile(&r.latencies, 99.0),
+        w.server_cpu_json(),
+        w.per_100k(r.push_msgs),
+        w.own_cpu,
+        w.foreign,
+        r.open_s,
+        w.extra_json()
+    );
+    if r.gaps > 0 {
+        eprintln!(
+            "lws-loadgen: PUSH GAPS: {} counters skipped; first: {}",
+            r.gaps, r.first_gap
+        );
+        exit(2);
+    }
+    if silent > 0 || counts.len() != r.o.conns {
+        r.fail(&format!(
+            "{silent} of {} connections got no counter in the window ({} open at its end)",
+            r.o.conns,
+            counts.len()
+        ));
     }
 }
 
@@ -1287,7 +1854,7 @@ fn connrate(o: Options) {
     let w = r.measure(warmup, seconds, pid);
     println!(
         "{{\"mode\":\"connrate\",\"conns\":{},\"seconds\":{:.3},\"connections\":{},\"cps\":{:.1},\
-         \"errors\":{},\"server_cpu_s\":{},\"loadgen_cpu_s\":{:.3},\"foreign_cpu_s\":{}}}",
+         \"errors\":{},\"server_cpu_s\":{},\"loadgen_cpu_s\":{:.3},\"foreign_cpu_s\":{}{}}}",
         r.o.conns,
         w.elapsed,
         r.completed,
@@ -1295,7 +1862,8 @@ fn connrate(o: Options) {
         r.errors,
         w.server_cpu_json(),
         w.own_cpu,
-        w.foreign
+        w.foreign,
+        w.extra_json()
     );
     if r.errors > 0 {
         r.fail(&format!(
@@ -1314,5 +1882,7 @@ fn main() {
         Mode::Echo => echo(o),
         Mode::Idle => idle(o),
         Mode::ConnRate => connrate(o),
+        Mode::Broadcast => broadcast(o),
+        Mode::Push => push(o),
     }
 }

@@ -333,3 +333,365 @@ fn a_server_that_does_not_negotiate_deflate_fails() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("did not accept permessage-deflate"));
 }
+
+// ------------------------------------------------------------------ issue 16's modes
+
+/// Reads a WebSocket upgrade request and answers it with the subprotocol
+/// asked for; returns that subprotocol (None if the peer went away).
+fn upgrade(s: &mut TcpStream) -> Option<String> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if !read_exact_or_eof(s, &mut byte) {
+            return None;
+        }
+        head.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&head).to_string();
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+    };
+    let key = field("Sec-WebSocket-Key: ")?;
+    let protocol = field("Sec-WebSocket-Protocol: ").unwrap_or_default();
+    let reply = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {}\r\nSec-WebSocket-Protocol: {protocol}\r\n\r\n",
+        handshake::accept_for(&key)
+    );
+    s.write_all(reply.as_bytes()).ok()?;
+    Some(protocol)
+}
+
+/// One client frame: (first byte, unmasked payload); None at the end.
+fn read_frame(s: &mut TcpStream) -> Option<(u8, Vec<u8>)> {
+    let mut h = [0u8; 2];
+    if !read_exact_or_eof(s, &mut h) {
+        return None;
+    }
+    let mut len = u64::from(h[1] & 0x7F);
+    if len == 126 {
+        let mut b = [0u8; 2];
+        s.read_exact(&mut b).ok()?;
+        len = u64::from(u16::from_be_bytes(b));
+    } else if len == 127 {
+        let mut b = [0u8; 8];
+        s.read_exact(&mut b).ok()?;
+        len = u64::from_be_bytes(b);
+    }
+    let mut key = [0u8; 4];
+    s.read_exact(&mut key).ok()?;
+    let mut payload = vec![0u8; len as usize];
+    if !read_exact_or_eof(s, &mut payload) {
+        return None;
+    }
+    frame::mask(&mut payload, key);
+    Some((h[0], payload))
+}
+
+/// A server frame (unmasked).
+fn server_frame(b0: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![b0];
+    if payload.len() < 126 {
+        out.push(payload.len() as u8);
+    } else if payload.len() <= 0xFFFF {
+        out.push(126);
+        out.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    } else {
+        out.push(127);
+        out.extend_from_slice(&(payload.len() as u64).to_be_bytes());
+    }
+    out.extend_from_slice(payload);
+    out
+}
+
+#[derive(Clone, Copy, Default)]
+struct Toy16 {
+    /// broadcast: receiver connection number k (in order of arrival, the
+    /// sender being 0) misses message #n
+    drop_for: Option<(usize, u64)>,
+    /// push: every connection's counter skips a number after this one
+    skip_after: Option<u64>,
+}
+
+/// A toy of the patterns of bench/echo-server.c: "flow-echo" echoes each
+/// message as two fragments, "lws-mirror-protocol" sends every message to
+/// every connection, "dumb-increment-protocol" gets "<counter> 0" every
+/// 10 ms.
+fn toy16(toy: Toy16) -> u16 {
+    use std::sync::{Arc, Mutex};
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let mirror: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            s.set_nodelay(true).unwrap();
+            let mirror = mirror.clone();
+            std::thread::spawn(move || {
+                let Some(protocol) = upgrade(&mut s) else {
+                    return;
+                };
+                match protocol.as_str() {
+                    "flow-echo" => {
+                        while let Some((b0, p)) = read_frame(&mut s) {
+                            if b0 & 0x0F == frame::OP_CLOSE {
+                                return;
+                            }
+                            let half = p.len() / 2;
+                            let mut out = server_frame(b0 & 0x0F, &p[..half]);
+                            out.extend(server_frame(0x80, &p[half..]));
+                            if s.write_all(&out).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    "lws-mirror-protocol" => {
+                        let me = {
+                            let mut m = mirror.lock().unwrap();
+                            m.push(s.try_clone().unwrap());
+                            m.len() - 1
+                        };
+                        let _ = me;
+                        let mut n = 0u64;
+                        while let Some((b0, p)) = read_frame(&mut s) {
+                            if b0 & 0x0F == frame::OP_CLOSE {
+                                return;
+                            }
+                            let out = server_frame(0x81, &p);
+                            let mut m = mirror.lock().unwrap();
+                            for (k, peer) in m.iter_mut().enumerate() {
+                                if toy.drop_for == Some((k, n)) {
+                                    continue;
+                                }
+                                let _ = peer.write_all(&out);
+                            }
+                            n += 1;
+                        }
+                    }
+                    "dumb-increment-protocol" => {
+                        let mut n = 0u64;
+                        loop {
+                            let msg = format!("{n} 0");
+                            if s.write_all(&server_frame(0x81, msg.as_bytes())).is_err() {
+                                return;
+                            }
+                            n += 1;
+                            if toy.skip_after == Some(n - 1) {
+                                n += 1;
+                            }
+                            std::thread::sleep(std::time::Duration::from_millis(10));
+                        }
+                    }
+                    _ => {}
+                }
+            });
+        }
+    });
+    port
+}
+
+fn run_ok(args: &[&str]) -> String {
+    let out = loadgen(args);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The number after "key": in a JSON line.
+fn field(stdout: &str, key: &str) -> f64 {
+    let at = stdout.find(&format!("\"{key}\":")).expect(key) + key.len() + 3;
+    stdout[at..]
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_fragmented_flow_echo_passes() {
+    let port = toy16(Toy16::default()).to_string();
+    for size in ["20", "70000"] {
+        let stdout = run_ok(&[
+            "echo",
+            "--port",
+            &port,
+            "--conns",
+            "3",
+            "--size",
+            size,
+            "--seconds",
+            "0.3",
+            "--warmup",
+            "0.1",
+            "--protocol",
+            "flow-echo",
+        ]);
+        assert!(stdout.contains("\"protocol\":\"flow-echo\""), "{stdout}");
+        assert_eq!(field(&stdout, "frames_per_msg"), 2.0, "{stdout}");
+        assert!(field(&stdout, "round_trips") > 0.0, "{stdout}");
+    }
+}
+
+#[test]
+fn a_chopped_big_message_is_echoed() {
+    let port = toy_server(None).to_string();
+    let stdout = run_ok(&[
+        "echo",
+        "--port",
+        &port,
+        "--size",
+        "100000",
+        "--seconds",
+        "0.5",
+        "--warmup",
+        "0",
+        "--chop",
+        "64",
+        "--server-pid",
+        &std::process::id().to_string(),
+    ]);
+    assert!(stdout.contains("\"chop\":64"), "{stdout}");
+    assert!(field(&stdout, "round_trips") > 0.0, "{stdout}");
+    assert!(field(&stdout, "server_rss_kb") > 0.0, "{stdout}");
+}
+
+#[test]
+fn broadcast_counts_deliveries_to_every_receiver() {
+    let port = toy16(Toy16::default()).to_string();
+    let stdout = run_ok(&[
+        "broadcast",
+        "--port",
+        &port,
+        "--conns",
+        "5",
+        "--seconds",
+        "0.5",
+        "--warmup",
+        "0.1",
+    ]);
+    let (deliveries, dps, sent) = (
+        field(&stdout, "deliveries"),
+        field(&stdout, "dps"),
+        field(&stdout, "sent_per_s"),
+    );
+    assert!(deliveries > 0.0, "{stdout}");
+    // 5 receivers: 5 deliveries per message sent
+    assert!((dps / sent - 5.0).abs() < 0.5, "{stdout}");
+    // at a fixed rate
+    let stdout = run_ok(&[
+        "broadcast",
+        "--port",
+        &port,
+        "--conns",
+        "3",
+        "--seconds",
+        "1",
+        "--warmup",
+        "0.2",
+        "--rate",
+        "200",
+    ]);
+    let sent = field(&stdout, "sent_per_s");
+    assert!(sent > 150.0 && sent < 250.0, "{stdout}");
+}
+
+#[test]
+fn a_broadcast_gap_fails_loudly() {
+    // receiver 2 misses message #30
+    let port = toy16(Toy16 {
+        drop_for: Some((2, 30)),
+        ..Toy16::default()
+    })
+    .to_string();
+    let out = loadgen(&[
+        "broadcast",
+        "--port",
+        &port,
+        "--conns",
+        "3",
+        "--seconds",
+        "1",
+        "--warmup",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("BROADCAST GAP"));
+}
+
+#[test]
+fn push_checks_every_connections_counters() {
+    let port = toy16(Toy16::default()).to_string();
+    let stdout = run_ok(&[
+        "push",
+        "--port",
+        &port,
+        "--conns",
+        "20",
+        "--seconds",
+        "0.5",
+        "--warmup",
+        "0.1",
+        "--interval-ms",
+        "10",
+    ]);
+    assert_eq!(field(&stdout, "gaps"), 0.0, "{stdout}");
+    assert_eq!(field(&stdout, "silent_conns"), 0.0, "{stdout}");
+    // about 50 per connection in 0.5 s
+    assert!(field(&stdout, "per_conn_min") >= 20.0, "{stdout}");
+    let port = toy16(Toy16 {
+        skip_after: Some(15),
+        ..Toy16::default()
+    })
+    .to_string();
+    let out = loadgen(&[
+        "push",
+        "--port",
+        &port,
+        "--conns",
+        "3",
+        "--seconds",
+        "0.5",
+        "--warmup",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PUSH GAPS"));
+}
+
+#[test]
+fn strace_counts_the_servers_system_calls() {
+    if Command::new("strace").arg("-V").output().is_err() {
+        eprintln!("no strace: skipped");
+        return;
+    }
+    let port = toy_server(None).to_string();
+    let file = std::env::temp_dir().join(format!("lws-loadgen-test-{}.strace", std::process::id()));
+    let stdout = run_ok(&[
+        "echo",
+        "--port",
+        &port,
+        "--conns",
+        "2",
+        "--size",
+        "20",
+        "--seconds",
+        "0.3",
+        "--warmup",
+        "0.1",
+        "--server-pid",
+        &std::process::id().to_string(),
+        "--strace",
+        file.to_str().unwrap(),
+    ]);
+    let _ = std::fs::remove_file(&file);
+    // the toy reads a frame in three reads and writes the echo once
+    let per_msg = field(&stdout, "per_msg");
+    assert!(per_msg >= 2.0, "{stdout}");
+    assert!(stdout.contains("\"per_msg_by_call\":{"), "{stdout}");
+}
