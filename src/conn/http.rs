@@ -348,6 +348,9 @@ pub fn on_readable(conn: &Arc<Conn>, buf: &mut [u8]) -> Flow {
                 if h.phase == Phase::Linger {
                     ReadOutcome::WouldBlock
                 } else {
+                    if h.phase == Phase::Ws {
+                        ws::compact_input(h);
+                    }
                     h.rx.extend_from_slice(&buf[..n]);
                     let mut got = n;
                     // what OpenSSL decrypted beyond buf: no poll announces it

@@ -334,6 +334,27 @@ fn hand_over(ws: &mut WsState, pause: bool) -> Next {
     Next::Receive(buf, collected, pause)
 }
 
+/// Drops input already decoded from the front of a WebSocket's input
+/// buffer (payload held back for the next RECEIVE moves with it), once that
+/// prefix is at least as long as what stays: a buffer that never quite
+/// empties between reads (rx flow control stopping mid-stream) would
+/// otherwise keep every byte ever read, and the move costs at most what is
+/// dropped.
+pub(crate) fn compact_input(h: &mut http::HttpConn) {
+    let spill = h.ws.as_deref_mut().and_then(|w| w.spill.as_mut());
+    let keep_from = spill
+        .as_ref()
+        .map_or(h.rx_off, |s| s.range.start.min(h.rx_off));
+    if keep_from == 0 || keep_from < h.rx.len() - keep_from {
+        return;
+    }
+    if let Some(s) = spill {
+        s.range = s.range.start - keep_from..s.range.end - keep_from;
+    }
+    h.rx.drain(..keep_from);
+    h.rx_off -= keep_from;
+}
+
 /// Inflates payload bytes `range` of a compressed message into the RECEIVE
 /// being collected. A RECEIVE is due when the chunk is full (one inflated
 /// byte more is held back, so that a full chunk is known not to be the
