@@ -32,6 +32,8 @@
  *                   handles every CGI callback itself, like test-server
  *   /appcgi2/NAME   the same without a head of its own, every CGI callback
  *                   delegated to lws_callback_http_dummy
+ *   /appcgi/NAME/kill  as /appcgi/NAME, but p[0] calls lws_cgi_kill at the
+ *                   script's first output ("http lws_cgi_kill N")
  * printing "http lws_cgi ...", "http CGI_STDIN_COMPLETED", "http
  * CGI_TERMINATED ..." events.
  */
@@ -55,6 +57,7 @@ static struct lws_protocol_vhost_options env1 = { &env2, NULL, "FOO", "bar" };
 
 struct http_pss {
 	int cgi;		/* 1: app-driven like test-server, 2: via dummy */
+	int kill;		/* lws_cgi_kill at the first output */
 	int reason_bf;
 	int stdout_events, stdin_calls, stdin_bytes, stdin_done;
 };
@@ -109,6 +112,7 @@ start_cgi(struct lws *wsi, struct http_pss *pss, const char *uri)
 		return -1;
 	}
 	pss->cgi = own ? 1 : 2;
+	pss->kill = own && strstr(name, "/kill") != NULL;
 	ev("http lws_cgi %s is_cgi=%d", uri, lws_is_cgi(wsi));
 	if (!own)
 		return 0;
@@ -161,6 +165,11 @@ cgi_events(struct lws *wsi, struct http_pss *pss, enum lws_callback_reasons reas
 	case LWS_CALLBACK_CGI:
 		switch (args->ch) {
 		case LWS_STDOUT:
+			if (pss->kill) {
+				pss->kill = 0;
+				ev("http lws_cgi_kill %d", lws_cgi_kill(wsi));
+				break;
+			}
 			pss->reason_bf |= 1;
 			lws_callback_on_writable(wsi);
 			break;

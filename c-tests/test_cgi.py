@@ -585,6 +585,30 @@ def test_app_cgi_like_test_server(srv):
     assert "http CGI_TERMINATED mode=1 stdout_events=1 stdin_done=1" in ev
 
 
+def test_app_cgi_kill(srv, cgidir):
+    """lws_cgi_kill from the application at the script's first output:
+    0, the script's process group is gone (reaped, no zombie), then
+    CGI_TERMINATED, whose -1 ends the response with the connection."""
+    pidfile = cgidir / "slow.pid"
+    pidfile.unlink(missing_ok=True)
+    sock = srv.connect(timeout=10)
+    try:
+        sock.sendall(request("GET", "/appcgi/slow/kill"))
+        data = Reader(sock).rest_until_eof()
+    finally:
+        sock.close()
+    assert data.startswith(b"HTTP/1.1 200"), data[:200]
+    assert gone(read_pid(pidfile)), ps_children(srv)
+    assert no_zombies(srv), ps_children(srv)
+    ev = srv.stdout()
+    assert "http lws_cgi_kill 0" in ev
+    # CGI_TERMINATED comes from inside lws_cgi_kill, before it returns
+    start = ev.index("http lws_cgi /appcgi/slow/kill")
+    assert ev[start:].split("\n")[1:3] == [
+        "http CGI_TERMINATED mode=1 stdout_events=1 stdin_done=0", "http lws_cgi_kill 0"], ev[start:]
+    srv.assert_alive()
+
+
 def test_app_cgi_through_the_dummy_handler(srv):
     """lws_cgi with every CGI callback handed to lws_callback_http_dummy:
     the head is built from the script's (Status honoured)."""
