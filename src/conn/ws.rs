@@ -71,8 +71,6 @@ pub struct WsState {
     pub rsv: u8,
     /// permessage-deflate, when negotiated
     deflate: Option<Box<Deflate>>,
-    /// inflated text must be UTF-8 (LWS_SERVER_OPTION_VALIDATE_UTF8)
-    validate_utf8: bool,
 }
 
 impl WsState {
@@ -98,7 +96,6 @@ impl WsState {
             spill: None,
             rsv: 0,
             deflate: deflate.map(|a| Box::new(Deflate::new(a, !client))),
-            validate_utf8,
         }
     }
 }
@@ -385,7 +382,7 @@ fn take_compressed(
         return Next::Fail(frame::CLOSE_INVALID_PAYLOAD);
     };
     ws.rx_fill += made;
-    if ws.validate_utf8 && !ws.binary {
+    if ws.decoder.validates_utf8() && !ws.binary {
         let fresh = &ws.rx_buf[before..before + made];
         if !d.utf8.feed(fresh) || (done && !d.utf8.is_complete()) {
             return Next::Fail(frame::CLOSE_INVALID_PAYLOAD);
@@ -681,26 +678,31 @@ fn send_frame_with(
 /// original did), 0 if the connection is not an open WebSocket, -1 on error.
 pub fn write(conn: &Arc<Conn>, frame: &mut [u8], mode: u32, fin: bool) -> i32 {
     use crate::ffi::enums::lws_write_protocol as W;
-    let open = with_ws(conn, |ws| !ws.closing || ws.pending_close.is_some()).unwrap_or(false);
-    if !open {
-        return 0;
-    }
     let op = match mode {
-        m if m == W::LWS_WRITE_TEXT as u32 => opcode::TEXT,
-        m if m == W::LWS_WRITE_BINARY as u32 => opcode::BINARY,
-        m if m == W::LWS_WRITE_CONTINUATION as u32 => opcode::CONTINUATION,
-        m if m == W::LWS_WRITE_PING as u32 => opcode::PING,
-        m if m == W::LWS_WRITE_PONG as u32 => opcode::PONG,
-        4 => opcode::CLOSE,
-        _ => {
-            lwsl_err!("lws_write: unknown write protocol {mode}");
-            return -1;
-        }
+        m if m == W::LWS_WRITE_TEXT as u32 => Some(opcode::TEXT),
+        m if m == W::LWS_WRITE_BINARY as u32 => Some(opcode::BINARY),
+        m if m == W::LWS_WRITE_CONTINUATION as u32 => Some(opcode::CONTINUATION),
+        m if m == W::LWS_WRITE_PING as u32 => Some(opcode::PING),
+        m if m == W::LWS_WRITE_PONG as u32 => Some(opcode::PONG),
+        4 => Some(opcode::CLOSE),
+        _ => None,
+    };
+    // one look: open, and whether this frame goes through permessage-deflate
+    let Some(compress) = with_ws(conn, |ws| {
+        (!ws.closing || ws.pending_close.is_some()).then(|| op.is_some_and(|op| deflates(ws, op)))
+    })
+    .flatten() else {
+        return 0;
+    };
+    let Some(op) = op else {
+        lwsl_err!("lws_write: unknown write protocol {mode}");
+        return -1;
     };
     let len = frame.len() - LWS_PRE;
-    let hlen = match send_deflated(conn, &frame[LWS_PRE..], op, fin) {
-        Some(hlen) => hlen,
-        None => send_frame(conn, frame, op, fin),
+    let hlen = if compress {
+        send_deflated(conn, &frame[LWS_PRE..], op, fin)
+    } else {
+        send_frame(conn, frame, op, fin)
     };
     if hlen < 0 {
         return -1;
@@ -718,32 +720,38 @@ thread_local! {
     static DEFLATE_OUT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Sends data frame `payload` compressed when the message being sent is
-/// (its first frame gets RSV1): the header length or -1, or None when the
-/// frame goes out as it is (no deflate, an uncompressed message, control
-/// frames).
-fn send_deflated(conn: &Arc<Conn>, payload: &[u8], op: u8, fin: bool) -> Option<i32> {
+/// Whether a frame with opcode `op` goes out compressed: data frames of a
+/// compressed message (a message's first frame decides) when deflate was
+/// negotiated; never control frames.
+fn deflates(ws: &mut WsState, op: u8) -> bool {
+    let Some(d) = ws.deflate.as_deref_mut() else {
+        return false;
+    };
+    match op {
+        opcode::TEXT | opcode::BINARY => d.start_tx_message(),
+        opcode::CONTINUATION => d.tx_compressing(),
+        _ => false,
+    }
+}
+
+/// Sends data frame `payload` of a compressed message, compressed (its
+/// first frame gets RSV1): the header length, or -1.
+fn send_deflated(conn: &Arc<Conn>, payload: &[u8], op: u8, fin: bool) -> i32 {
     let mut out = DEFLATE_OUT.with(|b| std::mem::take(&mut *b.borrow_mut()));
     out.clear();
     out.resize(LWS_PRE, 0);
     let compressed = with_ws(conn, |ws| {
-        let d = ws.deflate.as_deref_mut()?;
-        let compress = match op {
-            opcode::TEXT | opcode::BINARY => d.start_tx_message(),
-            opcode::CONTINUATION => d.tx_compressing(),
-            _ => false,
-        };
-        compress.then(|| d.deflate(payload, fin, &mut out).is_ok())
-    })
-    .flatten();
-    let sent = compressed.map(|ok| {
-        if !ok {
-            lwsl_err!("permessage-deflate: compressing failed");
-            return -1;
-        }
+        ws.deflate
+            .as_deref_mut()
+            .is_some_and(|d| d.deflate(payload, fin, &mut out).is_ok())
+    });
+    let sent = if compressed == Some(true) {
         let rsv = if op == opcode::CONTINUATION { 0 } else { 0x40 };
         send_frame_with(conn, &mut out, op, fin, rsv, http::write)
-    });
+    } else {
+        lwsl_err!("permessage-deflate: compressing failed");
+        -1
+    };
     if out.capacity() <= DEFLATE_SCRATCH_KEEP {
         DEFLATE_OUT.with(|b| *b.borrow_mut() = out);
     }

@@ -142,6 +142,12 @@ impl Decoder {
         self
     }
 
+    /// Text must be UTF-8 (LWS_SERVER_OPTION_VALIDATE_UTF8); compressed
+    /// text is the caller's to check once inflated.
+    pub fn validates_utf8(&self) -> bool {
+        self.validate_utf8
+    }
+
     /// The RSV bits of the current (or last) frame, for `lws_get_reserved_bits`
     /// and extensions.
     pub fn rsv(&self) -> u8 {
