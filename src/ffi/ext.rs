@@ -35,13 +35,10 @@ pub(crate) unsafe fn declared(list: *const lws_extension, max: usize) -> Vec<Dec
             break;
         }
         // SAFETY: names and offers are NULL or C strings.
-        let text = |s: *const c_char| unsafe { s.as_ref() }.map(|_| unsafe { CStr::from_ptr(s) });
-        let name = text(e.name)
-            .map(|n| n.to_bytes().to_vec())
-            .unwrap_or_default();
+        let (name, offer) = unsafe { (c_bytes(e.name), c_bytes(e.client_offer)) };
+        let name = name.unwrap_or_default().to_vec();
         let d = Declared {
-            client_offer: text(e.client_offer)
-                .map_or_else(|| name.clone(), |o| o.to_bytes().to_vec()),
+            client_offer: offer.map_or_else(|| name.clone(), <[u8]>::to_vec),
             name,
         };
         if d.is_pm_deflate() && is_our_pm_deflate(callback as usize) {
